@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { sdkServerCommand } from './sdk-server.ts';
+import { simWebuiCommand } from './sim-webui.ts';
 
 /** Every sdfleet sub-command, in the order `sdfleet --help` lists them. */
-export const commands: (() => Command)[] = [sdkServerCommand];
+export const commands: (() => Command)[] = [sdkServerCommand, simWebuiCommand];
