@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { sdkServerCommand } from './sdk-server.ts';
 import { simWebuiCommand } from './sim-webui.ts';
+import { wrapperCommand } from './wrapper.ts';
 
 /** Every sdfleet sub-command, in the order `sdfleet --help` lists them. */
-export const commands: (() => Command)[] = [sdkServerCommand, simWebuiCommand];
+export const commands: (() => Command)[] = [sdkServerCommand, wrapperCommand, simWebuiCommand];

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from 'commander';
+
 /** Something a command started that must be stopped on Ctrl-C or SIGTERM. */
 export interface Stoppable {
   stop(): Promise<void>;
@@ -29,12 +31,23 @@ export function stopOnSignal(running: Stoppable, onStopped?: () => void): void {
   process.on('SIGTERM', handler);
 }
 
-/** Parses a whole number flag, with a message that names the flag. */
+/** Parses a whole-number flag, with a message that names the flag and the range. */
 export function intOption(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`${name} takes a whole number from ${min} to ${max}, got "${value}"`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} takes a whole number from ${min} to ${max}, got "${value}".`);
+    }
+    return n;
+  };
+}
+
+/** Parses a duration flag in seconds (decimals allowed, e.g. 0.5). */
+export function secondsOption(name: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`${name} takes a number of seconds (e.g. 30 or 0.5), got "${value}".`);
     }
     return n;
   };
