@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { sdkServerCommand } from './sdk-server.ts';
 import { simWebuiCommand } from './sim-webui.ts';
 import { wrapperCommand } from './wrapper.ts';
+import { benchCommand } from './bench.ts';
+import { upCommand } from './up.ts';
 
 /** Every sdfleet sub-command, in the order `sdfleet --help` lists them. */
-export const commands: (() => Command)[] = [sdkServerCommand, wrapperCommand, simWebuiCommand];
+export const commands: (() => Command)[] = [upCommand, sdkServerCommand, wrapperCommand, simWebuiCommand, benchCommand];
