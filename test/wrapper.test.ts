@@ -114,10 +114,11 @@ async function filesUnder(dir: string): Promise<string[]> {
 const isReady = (r: Rig) => r.states.some((s) => s.state === 'Ready');
 
 describe('sdfleet wrapper', () => {
-  it('is Ready only after the marker appears (written 500 ms late), with the phases annotated', async () => {
+  it('is Ready only after the marker appears (written 500 ms late), with the phases annotated and on /metrics', async () => {
     const r = await rig({ marker: false });
     try {
-      const w = startWrapper(r.input());
+      const metricsPort = await freePort();
+      const w = startWrapper(r.input({ metricsPort }));
       await new Promise((res) => setTimeout(res, 500));
       assert.equal(isReady(r), false, 'not Ready before the marker');
       const markerAt = Date.now();
@@ -129,6 +130,9 @@ describe('sdfleet wrapper', () => {
       const p = phases.phases as Record<string, number>;
       assert.ok(p['lib-disk']! >= 400, `lib-disk phase ${p['lib-disk']} ms covers the wait`);
       for (const k of ['sdk', 'webui-start', 'warmup', 'ready']) assert.equal(typeof p[k], 'number', k);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const m = /sdfleet_wrapper_phase_seconds\{phase="lib-disk"\} ([\d.]+)/.exec(metrics);
+      assert.ok(m && Number(m[1]) >= 0.4, `lib-disk phase on /metrics: ${m?.[1]}`);
       w.stop();
       assert.equal(await w.done, EXIT.ok);
     } finally {
