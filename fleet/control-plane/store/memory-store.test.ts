@@ -1,0 +1,345 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RESOURCES } from '../resources/registry.ts';
+import { sampleConfigMap, sampleFleet, sampleGameServer } from '../resources/testing.ts';
+import { isApiError } from './errors.ts';
+import { openStore } from './open-store.ts';
+import type { ChangeEvent, KubeObject, WatchEvent } from './types.ts';
+
+const GS = RESOURCES.gameServers;
+const FLEETS = RESOURCES.fleets;
+
+function spec(o: KubeObject): Record<string, unknown> {
+  return o.spec as Record<string, unknown>;
+}
+
+describe('MemoryObjectStore: create / get / list', () => {
+  it('stamps uid, resourceVersion, creationTimestamp, generation and defaults; objects are frozen', async () => {
+    const store = openStore({ now: () => Date.parse('2025-01-02T03:04:05.678Z') });
+    const before = Number(store.currentResourceVersion());
+    const f = store.create(FLEETS, sampleFleet('f1'));
+    assert.match(String(f.metadata.uid), /^[0-9a-f-]{36}$/);
+    assert.equal(f.metadata.resourceVersion, String(before + 1));
+    assert.equal(f.metadata.creationTimestamp, '2025-01-02T03:04:05Z');
+    assert.equal(f.metadata.generation, 1);
+    assert.equal(f.metadata.namespace, 'default');
+    assert.deepEqual(spec(f).strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    assert.equal(spec(f).scheduling, 'Packed');
+    assert.equal(Object.isFrozen(f) && Object.isFrozen(f.metadata) && Object.isFrozen(spec(f)), true);
+    assert.throws(() => {
+      (f.metadata as Record<string, unknown>).name = 'x';
+    }, TypeError);
+    assert.equal(store.get(FLEETS, 'default', 'f1'), f, 'get returns the stored object, not a copy');
+    await store.close();
+  });
+
+  it('GameServer defaults follow Agones: health, ports, scheduling, container, SDK server', async () => {
+    const store = openStore();
+    const gs = store.create(GS, { ...sampleGameServer('g'), spec: { ports: [{ name: 'p', containerPort: 7000 }], template: { spec: { containers: [{ name: 'only' }] } } } });
+    const s = spec(gs);
+    assert.deepEqual(s.health, { disabled: false, periodSeconds: 5, failureThreshold: 3, initialDelaySeconds: 5 });
+    assert.deepEqual(s.ports, [{ name: 'p', containerPort: 7000, portPolicy: 'Dynamic', range: 'default', protocol: 'UDP', container: 'only' }]);
+    assert.equal(s.scheduling, 'Packed');
+    assert.equal(s.container, 'only');
+    assert.deepEqual(s.sdkServer, { logLevel: 'Info', grpcPort: 9357, httpPort: 9358 });
+    await store.close();
+  });
+
+  it('generateName adds 5 characters; namespace must exist; names are unique', async () => {
+    const store = openStore();
+    const a = store.create(GS, { ...sampleGameServer(''), metadata: { generateName: 'webui-' } });
+    assert.match(String(a.metadata.name), /^webui-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    store.create(GS, sampleGameServer('x'));
+    assert.throws(() => store.create(GS, sampleGameServer('x')), (e: unknown) => isApiError(e, 'AlreadyExists') && e.message === 'gameservers.agones.dev "x" already exists');
+    assert.throws(() => store.create(GS, sampleGameServer('y', { namespace: 'nope' })), (e: unknown) => isApiError(e, 'NotFound') && e.message === 'namespaces "nope" not found');
+    store.create(RESOURCES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    assert.equal(store.create(GS, sampleGameServer('x', { namespace: 'team' })).metadata.namespace, 'team');
+    assert.throws(() => store.get(GS, 'default', 'none'), (e: unknown) => isApiError(e, 'NotFound') && e.code === 404 && e.message === 'gameservers.agones.dev "none" not found');
+    assert.equal(store.tryGet(GS, 'default', 'none'), undefined);
+    await store.close();
+  });
+
+  it('422 Invalid lists every field cause, worded as Kubernetes', async () => {
+    const store = openStore();
+    const bad = sampleFleet('Bad_Name', -1);
+    try {
+      store.create(FLEETS, bad);
+      assert.fail('expected 422');
+    } catch (e) {
+      assert.ok(isApiError(e, 'Invalid'));
+      assert.equal(e.code, 422);
+      const causes = e.status.details?.causes ?? [];
+      assert.ok(causes.some((c) => c.field === 'metadata.name' && /RFC 1123 subdomain/.test(c.message)));
+      assert.ok(causes.some((c) => c.field === 'spec.replicas' && c.message === 'Invalid value: -1: spec.replicas in body should be greater than or equal to 0'));
+      assert.match(e.message, /^Fleet\.agones\.dev "Bad_Name" is invalid: \[/);
+    }
+    await store.close();
+  });
+
+  it('list filters by namespace, label and field selectors without copying', async () => {
+    const store = openStore();
+    store.create(RESOURCES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'b' } });
+    store.create(GS, sampleGameServer('a1', { labels: { fleet: 'a' } }));
+    store.create(GS, sampleGameServer('a2', { labels: { fleet: 'a', tier: 'x' } }));
+    store.create(GS, sampleGameServer('b1', { namespace: 'b', labels: { fleet: 'b' } }));
+    const names = (opts: Parameters<typeof store.list>[1]): string[] => store.list(GS, opts).items.map((o) => String(o.metadata.name)).sort();
+    assert.deepEqual(names({}), ['a1', 'a2', 'b1']);
+    assert.deepEqual(names({ namespace: 'b' }), ['b1']);
+    assert.deepEqual(names({ labelSelector: 'fleet=a,!tier' }), ['a1']);
+    assert.deepEqual(names({ fieldSelector: 'metadata.name!=a1,metadata.namespace=default' }), ['a2']);
+    assert.equal(store.list(GS).items[0], store.get(GS, 'default', 'a1'));
+    assert.equal(store.list(GS).resourceVersion, store.currentResourceVersion());
+    assert.equal(store.count(GS), 3);
+    assert.equal(store.count(GS, 'b'), 1);
+    await store.close();
+  });
+});
+
+describe('MemoryObjectStore: update / mutate / status subresource', () => {
+  it('409 Conflict on a stale resourceVersion; no rv = unconditional; generation follows spec', async () => {
+    const store = openStore();
+    const f1 = store.create(FLEETS, sampleFleet('f'));
+    const copy = structuredClone(f1);
+    (copy.spec as { replicas: number }).replicas = 5;
+    const f2 = store.update(FLEETS, copy);
+    assert.equal(f2.metadata.generation, 2);
+    assert.ok(Number(f2.metadata.resourceVersion) > Number(f1.metadata.resourceVersion));
+    assert.throws(
+      () => store.update(FLEETS, copy),
+      (e: unknown) => isApiError(e, 'Conflict') && e.message === 'Operation cannot be fulfilled on fleets.agones.dev "f": the object has been modified; please apply your changes to the latest version and try again',
+    );
+    const unconditional = structuredClone(f2);
+    delete unconditional.metadata.resourceVersion;
+    unconditional.metadata.labels = { a: 'b' };
+    const f3 = store.update(FLEETS, unconditional);
+    assert.equal(f3.metadata.generation, 2, 'metadata changes leave generation alone');
+    assert.deepEqual(f3.metadata.labels, { a: 'b' });
+    assert.equal(store.update(FLEETS, structuredClone(f3)), f3, 'a no-op update returns the stored object');
+    await store.close();
+  });
+
+  it('main resource ignores .status and /status ignores all but .status (Fleet); GameServer writes both', async () => {
+    const store = openStore();
+    store.create(FLEETS, sampleFleet('f'));
+    const main = store.mutate(FLEETS, 'default', 'f', (c) => {
+      c.status = { replicas: 9 };
+      (c.spec as { replicas: number }).replicas = 3;
+      return c;
+    });
+    assert.equal(main.status, undefined);
+    assert.equal(spec(main).replicas, 3);
+    const st = store.mutate(FLEETS, 'default', 'f', (c) => {
+      c.status = { replicas: 2, readyReplicas: 1 };
+      (c.spec as { replicas: number }).replicas = 100;
+      c.metadata.labels = { ignored: 'yes' };
+      return c;
+    }, { subresource: 'status' });
+    assert.deepEqual(st.status, { replicas: 2, readyReplicas: 1 });
+    assert.equal(spec(st).replicas, 3);
+    assert.equal(st.metadata.labels, undefined);
+    assert.equal(st.metadata.generation, main.metadata.generation, 'status writes do not bump generation');
+    store.create(GS, sampleGameServer('g'));
+    const g = store.mutate(GS, 'default', 'g', (c) => {
+      c.status = { state: 'Ready' };
+      c.metadata.labels = { user: 'u1' };
+      return c;
+    });
+    assert.deepEqual(g.status, { state: 'Ready' });
+    assert.deepEqual(g.metadata.labels, { user: 'u1' });
+    assert.throws(() => store.mutate(GS, 'default', 'g', (c) => c, { subresource: 'status' }), (e: unknown) => isApiError(e, 'NotFound'));
+    await store.close();
+  });
+
+  it('mutate hands out a private copy; undefined = no change; writing inside fn is refused', async () => {
+    const store = openStore();
+    const g0 = store.create(GS, sampleGameServer('g'));
+    let seen: KubeObject | undefined;
+    const same = store.mutate(GS, 'default', 'g', (c) => {
+      seen = c;
+      c.metadata.labels = { changed: 'but-not-returned' };
+      return undefined;
+    });
+    assert.equal(same, g0);
+    assert.notEqual(seen, g0);
+    assert.equal(store.get(GS, 'default', 'g').metadata.labels, undefined);
+    assert.throws(() => store.mutate(GS, 'default', 'g', () => {
+      store.create(GS, sampleGameServer('h'));
+      return undefined;
+    }), /must not write to the store/);
+    assert.throws(() => store.mutate(GS, 'default', 'gone', (c) => c), (e: unknown) => isApiError(e, 'NotFound'));
+    await store.close();
+  });
+
+  it('a read-modify-write in mutate is atomic: two allocations never take one GameServer', async () => {
+    const store = openStore();
+    store.create(GS, sampleGameServer('g', { state: 'Ready' }));
+    const allocate = (who: string): boolean => {
+      let won = false;
+      store.mutate(GS, 'default', 'g', (c) => {
+        const status = c.status as { state?: string };
+        if (status.state !== 'Ready') return undefined;
+        status.state = 'Allocated';
+        c.metadata.labels = { user: who };
+        won = true;
+        return c;
+      });
+      return won;
+    };
+    assert.deepEqual([allocate('a'), allocate('b')], [true, false]);
+    assert.deepEqual(store.get(GS, 'default', 'g').metadata.labels, { user: 'a' });
+    await store.close();
+  });
+});
+
+describe('MemoryObjectStore: delete, finalizers, owners', () => {
+  it('preconditions, finalizers (deletionTimestamp first), last finalizer removal deletes', async () => {
+    const store = openStore();
+    const g = store.create(GS, { ...sampleGameServer('g'), metadata: { name: 'g', finalizers: ['agones.dev'] } });
+    assert.throws(() => store.delete(GS, 'default', 'g', { preconditions: { uid: 'other' } }), (e: unknown) => isApiError(e, 'Conflict') && /Precondition failed: UID/.test(e.message));
+    const marked = store.delete(GS, 'default', 'g');
+    assert.ok(marked.metadata.deletionTimestamp);
+    assert.ok(store.tryGet(GS, 'default', 'g'));
+    assert.throws(() => store.mutate(GS, 'default', 'g', (c) => {
+      c.metadata.finalizers = ['agones.dev', 'new'];
+      return c;
+    }), (e: unknown) => isApiError(e, 'Invalid'));
+    const last = store.mutate(GS, 'default', 'g', (c) => {
+      c.metadata.finalizers = [];
+      return c;
+    });
+    assert.equal(store.tryGet(GS, 'default', 'g'), undefined);
+    assert.equal(last.metadata.uid, g.metadata.uid);
+    assert.throws(() => store.delete(RESOURCES.namespaces, undefined, 'default'), (e: unknown) => isApiError(e, 'Forbidden'));
+    await store.close();
+  });
+
+  it('deleting an owner deletes its dependents in the background; Orphan keeps them', async () => {
+    const store = openStore();
+    const f = store.create(FLEETS, sampleFleet('f'));
+    const ref = [{ apiVersion: 'agones.dev/v1', kind: 'Fleet', name: 'f', uid: String(f.metadata.uid), controller: true }];
+    for (let i = 0; i < 5; i++) store.create(GS, { ...sampleGameServer(`g${i}`), metadata: { name: `g${i}`, ownerReferences: ref } });
+    store.create(GS, sampleGameServer('other'));
+    store.delete(FLEETS, 'default', 'f');
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(store.list(GS).items.map((o) => o.metadata.name), ['other']);
+
+    const f2 = store.create(FLEETS, sampleFleet('f2'));
+    store.create(GS, { ...sampleGameServer('kept'), metadata: { name: 'kept', ownerReferences: [{ ...ref[0]!, name: 'f2', uid: String(f2.metadata.uid) }] } });
+    store.delete(FLEETS, 'default', 'f2', { propagationPolicy: 'Orphan' });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.get(GS, 'default', 'kept').metadata.ownerReferences, undefined);
+    await store.close();
+  });
+
+  it('deleting a namespace deletes what is in it', async () => {
+    const store = openStore();
+    store.create(RESOURCES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
+    store.create(RESOURCES.configMaps, sampleConfigMap('c', { a: 'b' }, { namespace: 'tmp' }));
+    store.create(GS, sampleGameServer('g', { namespace: 'tmp' }));
+    store.delete(RESOURCES.namespaces, undefined, 'tmp');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(store.count(GS, 'tmp'), 0);
+    assert.equal(store.count(RESOURCES.configMaps, 'tmp'), 0);
+    await store.close();
+  });
+});
+
+describe('MemoryObjectStore: watch, history, listeners', () => {
+  it('absent resourceVersion: synthetic ADDED for current objects, then changes in order', async () => {
+    const store = openStore();
+    store.create(GS, sampleGameServer('a'));
+    const seen: string[] = [];
+    const w = store.watch(GS, {}, (e) => seen.push(`${e.type}:${e.object.metadata.name}`));
+    store.create(GS, sampleGameServer('b'));
+    store.mutate(GS, 'default', 'a', (c) => ({ ...c, status: { state: 'Ready' } }));
+    store.delete(GS, 'default', 'b');
+    w.stop();
+    store.create(GS, sampleGameServer('c'));
+    assert.deepEqual(seen, ['ADDED:a', 'ADDED:b', 'MODIFIED:a', 'DELETED:b']);
+    await store.close();
+  });
+
+  it('replays from a resourceVersion; 410 Expired when it was compacted away or is from the future', async () => {
+    const store = openStore({ historyLimit: 3 });
+    const rv0 = store.currentResourceVersion();
+    for (const n of ['a', 'b']) store.create(GS, sampleGameServer(n));
+    const replay: string[] = [];
+    store.watch(GS, { resourceVersion: rv0 }, (e) => replay.push(`${e.type}:${e.object.metadata.name}`)).stop();
+    assert.deepEqual(replay, ['ADDED:a', 'ADDED:b']);
+    for (const n of ['c', 'd', 'e']) store.create(GS, sampleGameServer(n));
+    assert.throws(() => store.watch(GS, { resourceVersion: rv0 }, () => undefined), (e: unknown) => isApiError(e, 'Expired') && e.code === 410 && /too old resource version/.test(e.message));
+    assert.throws(() => store.watch(GS, { resourceVersion: '999999' }, () => undefined), (e: unknown) => isApiError(e, 'Expired'));
+    assert.throws(() => store.watch(GS, { resourceVersion: 'abc' }, () => undefined), (e: unknown) => isApiError(e, 'BadRequest'));
+    await store.close();
+  });
+
+  it('with a selector, leaving the selection is DELETED and entering it is ADDED', async () => {
+    const store = openStore();
+    store.create(GS, sampleGameServer('g', { labels: { state: 'ready' } }));
+    const seen: WatchEvent[] = [];
+    store.watch(GS, { labelSelector: 'state=ready' }, (e) => seen.push(e));
+    const relabel = (v: string): KubeObject => store.mutate(GS, 'default', 'g', (c) => ({ ...c, metadata: { ...c.metadata, labels: { state: v } } }));
+    const left = relabel('allocated');
+    relabel('ready');
+    assert.deepEqual(seen.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
+    assert.equal(seen[1]!.object.metadata.resourceVersion, left.metadata.resourceVersion);
+    await store.close();
+  });
+
+  it('bookmarks carry the current resourceVersion', async () => {
+    const store = openStore();
+    const got: WatchEvent[] = [];
+    const w = store.watch(GS, { allowBookmarks: true, bookmarkIntervalMs: 10 }, (e) => got.push(e));
+    store.create(GS, sampleGameServer('a'));
+    await new Promise((r) => setTimeout(r, 40));
+    w.stop();
+    const bm = got.find((e) => e.type === 'BOOKMARK');
+    assert.ok(bm);
+    assert.deepEqual(bm.object, { apiVersion: 'agones.dev/v1', kind: 'GameServer', metadata: { resourceVersion: store.currentResourceVersion() } });
+    await store.close();
+  });
+
+  it('a listener that writes sees its own change after every listener saw the current one', async () => {
+    const store = openStore();
+    const a: string[] = [];
+    const b: string[] = [];
+    store.onChange((e: ChangeEvent) => {
+      a.push(`${e.resource}:${e.type}:${e.object.metadata.name}`);
+      if (e.resource === FLEETS && e.type === 'ADDED') store.create(GS, sampleGameServer(`${String(e.object.metadata.name)}-gs`));
+    });
+    store.onChange((e) => b.push(`${e.resource}:${e.type}:${e.object.metadata.name}`));
+    store.onChange(() => {
+      throw new Error('a broken listener is logged and skipped');
+    });
+    store.create(FLEETS, sampleFleet('f'));
+    assert.deepEqual(a, [`${FLEETS}:ADDED:f`, `${GS}:ADDED:f-gs`]);
+    assert.deepEqual(b, a);
+    await store.close();
+  });
+
+  it('secondary indexes follow every write', async () => {
+    const store = openStore();
+    store.addIndex(GS, 'state', (o) => [String((o.status as { state?: string } | undefined)?.state ?? '')]);
+    store.create(GS, sampleGameServer('a', { state: 'Ready' }));
+    store.create(GS, sampleGameServer('b', { state: 'Ready' }));
+    assert.deepEqual(store.byIndex(GS, 'state', 'Ready').map((o) => o.metadata.name).sort(), ['a', 'b']);
+    store.mutate(GS, 'default', 'a', (c) => ({ ...c, status: { state: 'Allocated' } }));
+    store.delete(GS, 'default', 'b');
+    assert.deepEqual(store.byIndex(GS, 'state', 'Ready'), []);
+    assert.deepEqual(store.byIndex(GS, 'state', 'Allocated').map((o) => o.metadata.name), ['a']);
+    await store.close();
+  });
+
+  it('Events are dropped past their retention (age), as the API server expires them', async () => {
+    let now = Date.parse('2025-01-01T00:00:00Z');
+    const store = openStore({ now: () => now });
+    const ev = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Event', metadata: { name }, involvedObject: { kind: 'Fleet', name: 'f' }, reason: 'x' });
+    store.create(RESOURCES.events, ev('old'));
+    now += 3601_000;
+    store.create(RESOURCES.events, ev('new'));
+    store.sweepRetention();
+    assert.deepEqual(store.list(RESOURCES.events).items.map((e) => e.metadata.name), ['new']);
+    await store.close();
+  });
+});

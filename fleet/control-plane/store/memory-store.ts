@@ -1,0 +1,1029 @@
+/**
+ * `MemoryObjectStore`: the ObjectStore (types.ts) in memory, with optional persistence
+ * to a data dir. Objects are kept deeply frozen and handed out without copying; each
+ * write copies the caller's object once, defaults, validates, stamps metadata, freezes.
+ *
+ * Per resource: a map by `namespace/name`, a map per namespace, a bounded history of
+ * events for watch replay, the watchers, and optional secondary indexes. One global
+ * resourceVersion counter across all resources, like etcd's revision.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../../common/log.ts';
+import { silentLogger } from '../../../common/log.ts';
+import { errorMessage } from '../../../common/errors.ts';
+import type { RegisteredType, ResourceRegistry } from '../resources/registry.ts';
+import { objectMetaErrors, toCauses, type FieldError } from '../resources/validation.ts';
+import {
+  ApiError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  forbidden,
+  gone,
+  internalError,
+  invalid,
+  methodNotAllowed,
+  notFound,
+} from './errors.ts';
+import type { FilePersistence } from './persistence.ts';
+import {
+  COMMON_FIELDS,
+  EVERY_OBJECT,
+  parseFieldSelector,
+  parseLabelSelector,
+  type FieldSelector,
+  type LabelSelector,
+} from './selectors.ts';
+import type {
+  ChangeEvent,
+  ChangeListener,
+  DeleteOptions,
+  KubeObject,
+  ListOptions,
+  ListResult,
+  ObjectStore,
+  ResourceKey,
+  UpdateOptions,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './types.ts';
+
+export interface MemoryStoreOptions {
+  registry: ResourceRegistry;
+  /** Where `persist` kinds are written; absent = memory only. */
+  persistence?: FilePersistence;
+  /** Events kept per resource for watch replay; older resourceVersions get 410. Default 10,000. */
+  historyLimit?: number;
+  /** Default interval of BOOKMARK events for watches that allow them; default 60 s. */
+  bookmarkIntervalMs?: number;
+  /** Dependents deleted per event-loop turn by the background cascade; default 500. */
+  cascadeBatchSize?: number;
+  /** How often retention (Events) is enforced; default 60 s. */
+  retentionSweepMs?: number;
+  logger?: Logger;
+  /** Clock for timestamps, in ms; default Date.now. */
+  now?: () => number;
+  /** Start the counter at least here (the last run's high-water mark). */
+  initialResourceVersion?: number;
+}
+
+const DEFAULT_NAMESPACE = 'default';
+/** Kubernetes' generateName alphabet (no vowels, no confusable digits). */
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+interface Entry {
+  obj: KubeObject;
+  rv: number;
+  key: string;
+  ns: string;
+  updatedAt: number;
+  indexValues?: Map<string, readonly string[]>;
+  ownerUids?: readonly string[];
+}
+
+interface HistoryEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  rv: number;
+  object: KubeObject;
+  prev?: KubeObject;
+}
+
+interface Index {
+  keysOf: (obj: KubeObject) => readonly string[];
+  map: Map<string, Map<string, Entry>>;
+}
+
+interface WatcherState {
+  table: Table;
+  namespace: string | undefined;
+  label: LabelSelector;
+  field: FieldSelector;
+  onEvent: (e: WatchEvent) => void;
+  lastRv: number;
+  stopped: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+class Table {
+  readonly type: RegisteredType;
+  readonly byKey = new Map<string, Entry>();
+  readonly byNs = new Map<string, Map<string, Entry>>();
+  readonly watchers = new Set<WatcherState>();
+  readonly indexes = new Map<string, Index>();
+  history: HistoryEvent[] = [];
+  historyStart = 0;
+  /** Watches from a resourceVersion below this were compacted away: 410. */
+  compactedRv: number;
+
+  constructor(type: RegisteredType, rv: number) {
+    this.type = type;
+    this.compactedRv = rv;
+  }
+
+  get historyLength(): number {
+    return this.history.length - this.historyStart;
+  }
+}
+
+function keyOf(ns: string, name: string): string {
+  return `${ns}/${name}`;
+}
+
+/** Deep copy of JSON data (objects, arrays, primitives); the copy is not frozen. */
+export function cloneJson<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const a = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) a[i] = cloneJson(v[i] as unknown);
+    return a as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k in v) out[k] = cloneJson((v as Record<string, unknown>)[k]);
+  return out as T;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
+function timestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `orig` with a new resourceVersion (shallow: the rest stays shared and frozen). */
+function withResourceVersion(orig: KubeObject, rv: number): KubeObject {
+  return deepFreeze({ ...orig, metadata: { ...orig.metadata, resourceVersion: String(rv) } });
+}
+
+export class MemoryObjectStore implements ObjectStore {
+  readonly registry: ResourceRegistry;
+  readonly #tables = new Map<string, Table>();
+  readonly #persistence: FilePersistence | undefined;
+  readonly #historyLimit: number;
+  readonly #bookmarkIntervalMs: number;
+  readonly #cascadeBatch: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #json = new WeakMap<object, string>();
+  readonly #listeners = new Set<ChangeListener>();
+  /** owner uid → `resourceKey\0ns/name` of dependents */
+  readonly #dependents = new Map<string, Set<string>>();
+  #rv: number;
+  #queue: { table: Table; ev: HistoryEvent }[] = [];
+  #dispatching = false;
+  #inMutateFn = false;
+  #closed = false;
+  #cascadeOwners: string[] = [];
+  #cascadeNamespaces: string[] = [];
+  #cascadeTimer: NodeJS.Immediate | undefined;
+  readonly #retentionTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * `initial`: objects loaded from the data dir, per resource key (trusted as stored;
+   * not validated again). The counter continues above their highest resourceVersion.
+   */
+  constructor(opts: MemoryStoreOptions, initial?: ReadonlyMap<string, readonly KubeObject[]>) {
+    this.registry = opts.registry;
+    this.#persistence = opts.persistence;
+    this.#historyLimit = Math.max(1, opts.historyLimit ?? 10_000);
+    this.#bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
+    this.#cascadeBatch = opts.cascadeBatchSize ?? 500;
+    this.#log = opts.logger ?? silentLogger();
+    this.#now = opts.now ?? Date.now;
+    let maxRv = 0;
+    for (const objs of initial?.values() ?? []) {
+      for (const o of objs) maxRv = Math.max(maxRv, Number(o.metadata.resourceVersion ?? 0));
+    }
+    this.#rv = Math.max(maxRv, opts.initialResourceVersion ?? 0);
+    for (const t of this.registry.all()) this.#tables.set(t.key, new Table(t, this.#rv));
+    const now = this.#now();
+    for (const [key, objs] of initial ?? []) {
+      const table = this.#tables.get(key);
+      if (!table) continue;
+      for (const o of objs) {
+        const obj = deepFreeze(o);
+        const ns = table.type.namespaced ? (obj.metadata.namespace ?? DEFAULT_NAMESPACE) : '';
+        const entry: Entry = { obj, rv: Number(obj.metadata.resourceVersion), key: keyOf(ns, obj.metadata.name ?? ''), ns, updatedAt: now };
+        this.#indexInsert(table, entry);
+      }
+    }
+    if (this.registry.all().some((t) => t.retention)) {
+      this.#retentionTimer = setInterval(() => this.sweepRetention(), opts.retentionSweepMs ?? 60_000);
+      this.#retentionTimer.unref();
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // reads
+
+  #table(resource: ResourceKey): Table {
+    const t = this.#tables.get(resource);
+    if (!t) throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${resource})`);
+    return t;
+  }
+
+  /** The registered type of a resource key; 404 for unknown ones. */
+  typeOf(resource: ResourceKey): RegisteredType {
+    return this.#table(resource).type;
+  }
+
+  #nsOf(t: Table, namespace: string | undefined): string {
+    return t.type.namespaced ? namespace || DEFAULT_NAMESPACE : '';
+  }
+
+  tryGet(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject | undefined {
+    const t = this.#table(resource);
+    return t.byKey.get(keyOf(this.#nsOf(t, namespace), name))?.obj;
+  }
+
+  get(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject {
+    const t = this.#table(resource);
+    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
+    if (!e) throw notFound(t.type, name);
+    return e.obj;
+  }
+
+  #selectors(t: Table, opts: ListOptions | undefined): { label: LabelSelector; field: FieldSelector; namespace: string | undefined } {
+    const label = typeof opts?.labelSelector === 'string' || opts?.labelSelector === undefined ? parseLabelSelector(opts?.labelSelector) : opts.labelSelector;
+    const field =
+      opts?.fieldSelector === undefined
+        ? EVERY_OBJECT
+        : typeof opts.fieldSelector === 'string'
+          ? this.#parseFieldSelector(t, opts.fieldSelector)
+          : opts.fieldSelector;
+    const namespace = t.type.namespaced && opts?.namespace ? opts.namespace : undefined;
+    return { label, field, namespace };
+  }
+
+  #parseFieldSelector(t: Table, text: string): FieldSelector {
+    return parseFieldSelector(text, t.type.fieldSelectors ? { ...COMMON_FIELDS, ...t.type.fieldSelectors } : COMMON_FIELDS, t.type.plural);
+  }
+
+  parseFieldSelector(resource: ResourceKey, text: string): FieldSelector {
+    return this.#parseFieldSelector(this.#table(resource), text);
+  }
+
+  list(resource: ResourceKey, opts?: ListOptions): ListResult {
+    const t = this.#table(resource);
+    const { label, field, namespace } = this.#selectors(t, opts);
+    const items: KubeObject[] = [];
+    const source = namespace !== undefined ? t.byNs.get(namespace)?.values() : t.byKey.values();
+    if (source) {
+      if (label.empty && field.empty) {
+        for (const e of source) items.push(e.obj);
+      } else {
+        for (const e of source) {
+          if (label.matches(e.obj.metadata.labels) && field.matches(e.obj)) items.push(e.obj);
+        }
+      }
+    }
+    return { items, resourceVersion: String(this.#rv) };
+  }
+
+  count(resource: ResourceKey, namespace?: string): number {
+    const t = this.#table(resource);
+    if (namespace !== undefined && t.type.namespaced) return t.byNs.get(namespace)?.size ?? 0;
+    return t.byKey.size;
+  }
+
+  currentResourceVersion(): string {
+    return String(this.#rv);
+  }
+
+  json(obj: KubeObject): string {
+    let s = this.#json.get(obj);
+    if (s === undefined) {
+      s = JSON.stringify(obj);
+      this.#json.set(obj, s);
+    }
+    return s;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // indexes
+
+  addIndex(resource: ResourceKey, indexName: string, keysOf: (obj: KubeObject) => readonly string[]): void {
+    const t = this.#table(resource);
+    const idx: Index = { keysOf, map: new Map() };
+    t.indexes.set(indexName, idx);
+    for (const e of t.byKey.values()) {
+      const values = keysOf(e.obj);
+      (e.indexValues ??= new Map()).set(indexName, values);
+      for (const v of values) addToIndex(idx, v, e);
+    }
+  }
+
+  byIndex(resource: ResourceKey, indexName: string, value: string, limit = Infinity): KubeObject[] {
+    const t = this.#table(resource);
+    const idx = t.indexes.get(indexName);
+    if (!idx) throw new Error(`no index "${indexName}" on ${resource}; add it with addIndex first`);
+    const m = idx.map.get(value);
+    if (!m) return [];
+    const out: KubeObject[] = [];
+    for (const e of m.values()) {
+      if (out.length >= limit) break;
+      out.push(e.obj);
+    }
+    return out;
+  }
+
+  indexSize(resource: ResourceKey, indexName: string, value: string): number {
+    const idx = this.#table(resource).indexes.get(indexName);
+    if (!idx) throw new Error(`no index "${indexName}" on ${resource}; add it with addIndex first`);
+    return idx.map.get(value)?.size ?? 0;
+  }
+
+  #indexInsert(t: Table, e: Entry): void {
+    t.byKey.set(e.key, e);
+    let nsMap = t.byNs.get(e.ns);
+    if (!nsMap) {
+      nsMap = new Map();
+      t.byNs.set(e.ns, nsMap);
+    }
+    nsMap.set(e.key, e);
+    for (const [name, idx] of t.indexes) {
+      const values = idx.keysOf(e.obj);
+      (e.indexValues ??= new Map()).set(name, values);
+      for (const v of values) addToIndex(idx, v, e);
+    }
+    const uids = ownerUids(e.obj);
+    if (uids.length > 0) {
+      e.ownerUids = uids;
+      const ref = `${t.type.key}\u0000${e.key}`;
+      for (const u of uids) {
+        let s = this.#dependents.get(u);
+        if (!s) {
+          s = new Set();
+          this.#dependents.set(u, s);
+        }
+        s.add(ref);
+      }
+    }
+  }
+
+  #indexRemove(t: Table, e: Entry): void {
+    t.byKey.delete(e.key);
+    const nsMap = t.byNs.get(e.ns);
+    if (nsMap) {
+      nsMap.delete(e.key);
+      if (nsMap.size === 0) t.byNs.delete(e.ns);
+    }
+    for (const [name, idx] of t.indexes) {
+      for (const v of e.indexValues?.get(name) ?? []) removeFromIndex(idx, v, e.key);
+    }
+    if (e.ownerUids) {
+      const ref = `${t.type.key}\u0000${e.key}`;
+      for (const u of e.ownerUids) {
+        const s = this.#dependents.get(u);
+        if (s) {
+          s.delete(ref);
+          if (s.size === 0) this.#dependents.delete(u);
+        }
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // writes
+
+  #assertWritable(): void {
+    if (this.#closed) throw new Error('the object store is closed');
+    if (this.#inMutateFn) throw new Error('a mutate() callback must not write to the store; return the new object instead');
+  }
+
+  /** A mutable deep copy of a stored object (3× faster than a JSON round trip). */
+  #copy(obj: KubeObject): KubeObject {
+    return cloneJson(obj);
+  }
+
+  /** Copies a caller's object and checks apiVersion/kind (filled in when absent). */
+  #intake(t: Table, obj: KubeObject, owned = false): KubeObject {
+    if (!isObject(obj)) throw badRequest(`the body must be a JSON object of kind ${t.type.kind}`);
+    let copy: KubeObject;
+    if (owned) {
+      copy = obj;
+    } else {
+      try {
+        copy = JSON.parse(JSON.stringify(obj)) as KubeObject;
+      } catch (err) {
+        throw badRequest(`the object can't be serialized as JSON: ${errorMessage(err)}`);
+      }
+    }
+    if (copy.apiVersion === undefined || copy.apiVersion === '') copy.apiVersion = t.type.apiVersion;
+    else if (copy.apiVersion !== t.type.apiVersion) {
+      throw badRequest(`the API version in the data (${String(copy.apiVersion)}) does not match the expected API version (${t.type.apiVersion})`);
+    }
+    if (copy.kind === undefined || copy.kind === '') copy.kind = t.type.kind;
+    else if (copy.kind !== t.type.kind) throw badRequest(`the kind in the data (${String(copy.kind)}) does not match the expected kind (${t.type.kind})`);
+    if (copy.metadata === undefined || copy.metadata === null) copy.metadata = {};
+    if (!isObject(copy.metadata)) throw badRequest('metadata must be an object');
+    delete copy.metadata.managedFields;
+    delete copy.metadata.selfLink;
+    return copy;
+  }
+
+  #validate(t: Table, obj: KubeObject, ctx: { operation: 'create' | 'update'; old?: KubeObject }): void {
+    const errs: FieldError[] = objectMetaErrors(obj.metadata, { namespaced: t.type.namespaced, nameRule: t.type.nameRule });
+    if (t.type.validate) errs.push(...t.type.validate(obj, ctx));
+    if (errs.length > 0) throw invalid(t.type, String(obj.metadata.name ?? obj.metadata.generateName ?? ''), toCauses(errs));
+  }
+
+  #requireNamespace(t: Table, ns: string): void {
+    if (!t.type.namespaced) return;
+    const nsTable = this.#tables.get('namespaces');
+    if (nsTable && !nsTable.byKey.has(keyOf('', ns))) {
+      throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces', group: '' });
+    }
+  }
+
+  #generateName(t: Table, ns: string, base: string): string {
+    const prefix = base.length > 58 ? base.slice(0, 58) : base;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      let suffix = '';
+      for (let i = 0; i < 5; i++) suffix += NAME_ALPHABET[Math.floor(Math.random() * NAME_ALPHABET.length)];
+      const name = prefix + suffix;
+      if (!t.byKey.has(keyOf(ns, name))) return name;
+    }
+    throw alreadyExists(t.type, `${prefix}*****`);
+  }
+
+  create(resource: ResourceKey, obj: KubeObject, opts?: WriteOptions): KubeObject {
+    this.#assertWritable();
+    const t = this.#table(resource);
+    if (!t.type.stored) throw methodNotAllowed(`${t.type.plural}.${t.type.group} are not stored; create them through the API server's create handler`);
+    const o = this.#intake(t, obj);
+    const meta = o.metadata;
+    const ns = this.#nsOf(t, typeof meta.namespace === 'string' ? meta.namespace : undefined);
+    if (t.type.namespaced) meta.namespace = ns;
+    else delete meta.namespace;
+    this.#requireNamespace(t, ns);
+    if ((meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '') {
+      meta.name = this.#generateName(t, ns, meta.generateName);
+    }
+    for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete meta[k];
+    if (t.type.subresources.status) delete o.status;
+    t.type.applyDefaults?.(o, { operation: 'create' });
+    this.#validate(t, o, { operation: 'create' });
+    const name = meta.name as string;
+    const key = keyOf(ns, name);
+    if (t.byKey.has(key)) throw alreadyExists(t.type, name);
+    const now = this.#now();
+    meta.uid = randomUUID();
+    meta.creationTimestamp = timestamp(now);
+    meta.generation = 1;
+    if (opts?.dryRun) return deepFreeze(o);
+    return this.#commitPut(t, o, undefined, now);
+  }
+
+  update(resource: ResourceKey, obj: KubeObject, opts?: UpdateOptions): KubeObject {
+    this.#assertWritable();
+    const t = this.#table(resource);
+    const o = this.#intake(t, obj);
+    const name = o.metadata.name;
+    if (typeof name !== 'string' || name === '') {
+      throw invalid(t.type, '', toCauses([{ type: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name is required' }]));
+    }
+    const ns = this.#nsOf(t, typeof o.metadata.namespace === 'string' ? o.metadata.namespace : undefined);
+    const e = t.byKey.get(keyOf(ns, name));
+    if (!e) throw notFound(t.type, name);
+    const rv = o.metadata.resourceVersion;
+    if (rv !== undefined && rv !== '' && rv !== e.obj.metadata.resourceVersion) throw conflict(t.type, name);
+    const uid = o.metadata.uid;
+    if (uid !== undefined && uid !== '' && uid !== e.obj.metadata.uid) {
+      throw conflict(t.type, name, `Precondition failed: UID in precondition: ${String(e.obj.metadata.uid)}, UID in object meta: ${String(uid)}`);
+    }
+    return this.#applyUpdate(t, e, o, opts);
+  }
+
+  mutate(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    name: string,
+    fn: (copy: KubeObject) => KubeObject | undefined,
+    opts?: UpdateOptions,
+  ): KubeObject {
+    this.#assertWritable();
+    const t = this.#table(resource);
+    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
+    if (!e) throw notFound(t.type, name);
+    const copy = this.#copy(e.obj);
+    let out: KubeObject | undefined;
+    this.#inMutateFn = true;
+    try {
+      out = fn(copy);
+    } finally {
+      this.#inMutateFn = false;
+    }
+    if (out === undefined) return e.obj;
+    // The usual case returns the private copy: no need to copy it again.
+    const o = this.#intake(t, out, out === copy);
+    return this.#applyUpdate(t, e, o, opts);
+  }
+
+  /** The update pipeline shared by update, mutate and the API's patch. */
+  #applyUpdate(t: Table, e: Entry, incoming: KubeObject, opts: UpdateOptions | undefined): KubeObject {
+    const old = e.obj;
+    let next: KubeObject;
+    if (opts?.subresource === 'status') {
+      if (!t.type.subresources.status) throw notFound(t.type, `${String(old.metadata.name)}/status`);
+      next = this.#copy(old);
+      if (incoming.status === undefined) delete next.status;
+      else next.status = incoming.status;
+    } else {
+      next = incoming;
+      if (t.type.subresources.status) {
+        // Stored objects are immutable, so the old status can be shared as is.
+        if (old.status === undefined) delete next.status;
+        else next.status = old.status;
+      }
+      const meta = next.metadata;
+      if (meta.name !== old.metadata.name) meta.name = old.metadata.name;
+      if (!t.type.namespaced) delete meta.namespace;
+      else if (meta.namespace !== old.metadata.namespace) meta.namespace = old.metadata.namespace;
+      if (meta.uid !== old.metadata.uid) meta.uid = old.metadata.uid;
+      if (meta.creationTimestamp !== old.metadata.creationTimestamp) meta.creationTimestamp = old.metadata.creationTimestamp;
+      // Assign only what differs, so key order (and so no-op detection) is kept.
+      if (meta.generateName !== old.metadata.generateName) {
+        if (old.metadata.generateName === undefined) delete meta.generateName;
+        else meta.generateName = old.metadata.generateName;
+      }
+      if (old.metadata.deletionTimestamp !== undefined) {
+        if (meta.deletionTimestamp !== old.metadata.deletionTimestamp) meta.deletionTimestamp = old.metadata.deletionTimestamp;
+        if (meta.deletionGracePeriodSeconds !== old.metadata.deletionGracePeriodSeconds) meta.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+        const before = new Set(old.metadata.finalizers ?? []);
+        const added = (Array.isArray(meta.finalizers) ? meta.finalizers : []).filter((f) => !before.has(f));
+        if (added.length > 0) {
+          throw invalid(t.type, String(old.metadata.name), [
+            { reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` },
+          ]);
+        }
+      } else {
+        delete meta.deletionTimestamp;
+        delete meta.deletionGracePeriodSeconds;
+      }
+      t.type.applyDefaults?.(next, { operation: 'update', old });
+    }
+    next.metadata.resourceVersion = old.metadata.resourceVersion;
+    next.metadata.generation = old.metadata.generation ?? 1;
+    this.#validate(t, next, { operation: 'update', old });
+    const bodyChanged = !sameIgnoring(next, old, t.type.subresources.status ? IGNORE_WITH_STATUS : IGNORE_META);
+    if (bodyChanged) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
+    if (Array.isArray(next.metadata.finalizers) && next.metadata.finalizers.length === 0) delete next.metadata.finalizers;
+    // Removing the last finalizer of an object being deleted completes the deletion.
+    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers && next.metadata.finalizers.length > 0)) {
+      if (opts?.dryRun) return deepFreeze(next);
+      return this.#commitDelete(t, e, next, undefined);
+    }
+    if (!bodyChanged && !this.#restChanged(t, next, old)) return old;
+    if (opts?.dryRun) return deepFreeze(next);
+    return this.#commitPut(t, next, e, this.#now());
+  }
+
+  /** Metadata (or status, for kinds with a status subresource) differs. */
+  #restChanged(t: Table, next: KubeObject, old: KubeObject): boolean {
+    if (!deepEqual(next.metadata, old.metadata)) return true;
+    return t.type.subresources.status && !deepEqual(next.status, old.status);
+  }
+
+  /** Stamps a resourceVersion, persists, stores, records and announces ADDED/MODIFIED. */
+  #commitPut(t: Table, o: KubeObject, prev: Entry | undefined, now: number): KubeObject {
+    const rv = this.#rv + 1;
+    o.metadata.resourceVersion = String(rv);
+    const obj = deepFreeze(o);
+    const ns = t.type.namespaced ? (obj.metadata.namespace as string) : '';
+    const name = obj.metadata.name as string;
+    this.#persistPut(t, ns, name, obj);
+    this.#rv = rv;
+    const entry: Entry = { obj, rv, key: keyOf(ns, name), ns, updatedAt: now };
+    if (prev) this.#indexRemove(t, prev);
+    this.#indexInsert(t, entry);
+    const ev: HistoryEvent = prev ? { type: 'MODIFIED', rv, object: obj, prev: prev.obj } : { type: 'ADDED', rv, object: obj };
+    this.#record(t, ev);
+    return obj;
+  }
+
+  /** Removes for good; `last` is the final state (defaults to the stored one). */
+  #commitDelete(t: Table, e: Entry, last: KubeObject | undefined, policy: DeleteOptions['propagationPolicy']): KubeObject {
+    const rv = this.#rv + 1;
+    const base = last ?? this.#copy(e.obj);
+    base.metadata.resourceVersion = String(rv);
+    const obj = deepFreeze(base);
+    this.#persistRemove(t, e.ns, String(obj.metadata.name));
+    this.#rv = rv;
+    this.#indexRemove(t, e);
+    this.#record(t, { type: 'DELETED', rv, object: obj, prev: e.obj });
+    const uid = obj.metadata.uid;
+    if (uid && this.#dependents.has(uid)) {
+      if (policy === 'Orphan') this.#orphan(uid);
+      else this.#queueCascade(() => this.#cascadeOwners.push(uid));
+    }
+    if (t.type.key === 'namespaces') this.#queueCascade(() => this.#cascadeNamespaces.push(String(obj.metadata.name)));
+    return obj;
+  }
+
+  #persistPut(t: Table, ns: string, name: string, obj: KubeObject): void {
+    const p = this.#persistence;
+    if (!p || !t.type.persist) return;
+    const file = p.fileOf(t.type.key, ns, name);
+    if (t.type.persist === 'batched') {
+      // Serialized when the batch is written: only the last version of a busy object costs.
+      p.schedule(file, () => this.json(obj));
+      return;
+    }
+    try {
+      p.writeSync(file, this.json(obj));
+    } catch (err) {
+      throw internalError(`could not persist ${t.type.plural} "${name}" to ${file}: ${errorMessage(err)}`, err);
+    }
+  }
+
+  #persistRemove(t: Table, ns: string, name: string): void {
+    const p = this.#persistence;
+    if (!p || !t.type.persist) return;
+    const file = p.fileOf(t.type.key, ns, name);
+    if (t.type.persist === 'batched') {
+      p.schedule(file, null);
+      return;
+    }
+    try {
+      p.removeSync(file);
+    } catch (err) {
+      throw internalError(`could not remove ${file}: ${errorMessage(err)}`, err);
+    }
+  }
+
+  delete(resource: ResourceKey, namespace: string | undefined, name: string, opts?: DeleteOptions): KubeObject {
+    this.#assertWritable();
+    const t = this.#table(resource);
+    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
+    if (!e) throw notFound(t.type, name);
+    const pre = opts?.preconditions;
+    if (pre?.uid && pre.uid !== e.obj.metadata.uid) {
+      throw conflict(t.type, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(e.obj.metadata.uid)}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== e.obj.metadata.resourceVersion) {
+      throw conflict(t.type, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${String(e.obj.metadata.resourceVersion)}`);
+    }
+    if (t.type.key === 'namespaces' && name === DEFAULT_NAMESPACE) {
+      throw forbidden(t.type, name, 'this namespace may not be deleted');
+    }
+    const finalizers = e.obj.metadata.finalizers;
+    if (finalizers && finalizers.length > 0) {
+      if (e.obj.metadata.deletionTimestamp) return e.obj;
+      const next = this.#copy(e.obj);
+      next.metadata.deletionTimestamp = timestamp(this.#now());
+      next.metadata.deletionGracePeriodSeconds = 0;
+      if (opts?.dryRun) return deepFreeze(next);
+      return this.#commitPut(t, next, e, this.#now());
+    }
+    if (opts?.dryRun) return e.obj;
+    return this.#commitDelete(t, e, undefined, opts?.propagationPolicy);
+  }
+
+  /** True when `obj` was deleted for good (not only marked with a deletionTimestamp). */
+  isGone(resource: ResourceKey, obj: KubeObject): boolean {
+    const cur = this.tryGet(resource, obj.metadata.namespace, String(obj.metadata.name));
+    return cur === undefined || cur.metadata.uid !== obj.metadata.uid;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // background cascade (ownerReferences, namespaces)
+
+  #queueCascade(push: () => void): void {
+    push();
+    if (!this.#cascadeTimer && !this.#closed) this.#cascadeTimer = setImmediate(() => this.#runCascade());
+  }
+
+  #runCascade(): void {
+    this.#cascadeTimer = undefined;
+    if (this.#closed) return;
+    let budget = this.#cascadeBatch;
+    while (budget > 0 && this.#cascadeOwners.length > 0) {
+      const uid = this.#cascadeOwners[0]!;
+      const refs = this.#dependents.get(uid);
+      if (!refs || refs.size === 0) {
+        this.#cascadeOwners.shift();
+        continue;
+      }
+      const ref = refs.values().next().value as string;
+      refs.delete(ref);
+      budget--;
+      const [resource, key] = ref.split('\u0000') as [string, string];
+      const t = this.#tables.get(resource);
+      const e = t?.byKey.get(key);
+      if (!t || !e || e.obj.metadata.deletionTimestamp) continue;
+      this.#safeDelete(t, e);
+    }
+    while (budget > 0 && this.#cascadeNamespaces.length > 0) {
+      const ns = this.#cascadeNamespaces[0]!;
+      let found = false;
+      for (const t of this.#tables.values()) {
+        if (!t.type.namespaced) continue;
+        const m = t.byNs.get(ns);
+        if (!m) continue;
+        for (const e of [...m.values()]) {
+          if (budget <= 0) break;
+          if (e.obj.metadata.deletionTimestamp) continue;
+          found = true;
+          budget--;
+          this.#safeDelete(t, e);
+        }
+        if (budget <= 0) break;
+      }
+      if (!found) this.#cascadeNamespaces.shift();
+    }
+    if (this.#cascadeOwners.length > 0 || this.#cascadeNamespaces.length > 0) {
+      this.#cascadeTimer = setImmediate(() => this.#runCascade());
+    }
+  }
+
+  #safeDelete(t: Table, e: Entry): void {
+    try {
+      this.delete(t.type.key, e.ns || undefined, String(e.obj.metadata.name));
+    } catch (err) {
+      this.#log.warn({ resource: t.type.key, name: e.obj.metadata.name, err: errorMessage(err) }, 'background deletion of a dependent failed');
+    }
+  }
+
+  #orphan(uid: string): void {
+    const refs = this.#dependents.get(uid);
+    if (!refs) return;
+    for (const ref of [...refs]) {
+      const [resource, key] = ref.split('\u0000') as [string, string];
+      const t = this.#tables.get(resource);
+      const e = t?.byKey.get(key);
+      if (!t || !e) continue;
+      try {
+        this.mutate(resource, e.ns || undefined, String(e.obj.metadata.name), (o) => {
+          o.metadata.ownerReferences = (o.metadata.ownerReferences ?? []).filter((r) => r.uid !== uid);
+          if (o.metadata.ownerReferences.length === 0) delete o.metadata.ownerReferences;
+          return o;
+        });
+      } catch (err) {
+        this.#log.warn({ resource, key, err: errorMessage(err) }, 'could not orphan a dependent');
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // events: history, watchers, listeners
+
+  #record(t: Table, ev: HistoryEvent): void {
+    this.#persistence?.noteResourceVersion(ev.rv);
+    t.history.push(ev);
+    if (t.historyLength > this.#historyLimit) {
+      const dropped = t.history[t.historyStart]!;
+      t.history[t.historyStart] = undefined as unknown as HistoryEvent;
+      t.historyStart++;
+      t.compactedRv = dropped.rv;
+      if (t.historyStart > 4096 && t.historyStart * 2 > t.history.length) {
+        t.history = t.history.slice(t.historyStart);
+        t.historyStart = 0;
+      }
+    }
+    this.#queue.push({ table: t, ev });
+    if (!this.#dispatching) this.#drain();
+  }
+
+  #drain(): void {
+    this.#dispatching = true;
+    try {
+      for (let i = 0; i < this.#queue.length; i++) {
+        const { table, ev } = this.#queue[i]!;
+        for (const w of table.watchers) this.#deliver(w, ev);
+        if (this.#listeners.size > 0) {
+          const change: ChangeEvent = { resource: table.type.key, type: ev.type, object: ev.object, resourceVersion: ev.rv, ...(ev.prev ? { oldObject: ev.prev } : {}) };
+          for (const l of this.#listeners) {
+            try {
+              l(change);
+            } catch (err) {
+              this.#log.warn({ err: errorMessage(err), resource: table.type.key }, 'a change listener threw; the change stands');
+            }
+          }
+        }
+      }
+    } finally {
+      this.#queue = [];
+      this.#dispatching = false;
+    }
+  }
+
+  /** Runs `fn` with dispatch held, then delivers whatever `fn` (or listeners) queued. */
+  #exclusive(fn: () => void): void {
+    if (this.#dispatching) {
+      fn();
+      return;
+    }
+    this.#dispatching = true;
+    try {
+      fn();
+    } finally {
+      this.#dispatching = false;
+    }
+    if (this.#queue.length > 0) this.#drain();
+  }
+
+  #matches(w: WatcherState, o: KubeObject): boolean {
+    if (w.namespace !== undefined && o.metadata.namespace !== w.namespace) return false;
+    return w.label.matches(o.metadata.labels) && w.field.matches(o);
+  }
+
+  #emit(w: WatcherState, e: WatchEvent): void {
+    try {
+      w.onEvent(e);
+    } catch (err) {
+      this.#log.warn({ err: errorMessage(err), resource: w.table.type.key }, 'a watch callback threw; the event is dropped for it');
+    }
+  }
+
+  #deliver(w: WatcherState, ev: HistoryEvent): void {
+    if (w.stopped || ev.rv <= w.lastRv) return;
+    w.lastRv = ev.rv;
+    const cur = this.#matches(w, ev.object);
+    if (ev.type === 'MODIFIED') {
+      const before = ev.prev !== undefined && this.#matches(w, ev.prev);
+      if (cur && before) this.#emit(w, { type: 'MODIFIED', object: ev.object });
+      else if (cur) this.#emit(w, { type: 'ADDED', object: ev.object });
+      else if (before) this.#emit(w, { type: 'DELETED', object: withResourceVersion(ev.prev!, ev.rv) });
+    } else if (ev.type === 'DELETED') {
+      if (cur || (ev.prev !== undefined && this.#matches(w, ev.prev))) this.#emit(w, { type: 'DELETED', object: ev.object });
+    } else if (cur) {
+      this.#emit(w, { type: ev.type, object: ev.object });
+    }
+  }
+
+  watch(resource: ResourceKey, opts: WatchOptions, onEvent: (e: WatchEvent) => void): Watch {
+    const t = this.#table(resource);
+    const { label, field, namespace } = this.#selectors(t, opts);
+    const rvText = opts.resourceVersion;
+    let from: number | undefined;
+    if (rvText !== undefined && rvText !== '' && rvText !== '0') {
+      if (!/^\d+$/.test(rvText)) throw badRequest(`invalid resource version "${rvText}": expected a number from a list or an object`);
+      from = Number(rvText);
+      if (from < t.compactedRv) throw gone(`too old resource version: ${from} (${t.compactedRv})`);
+      if (from > this.#rv) throw gone(`too large resource version: ${from}, current: ${this.#rv}; the store restarted or lost recent writes: relist`);
+    }
+    const w: WatcherState = { table: t, namespace, label, field, onEvent, lastRv: from ?? this.#rv, stopped: false };
+    this.#exclusive(() => {
+      t.watchers.add(w);
+      if (from === undefined) {
+        const initial: KubeObject[] = [];
+        const source = namespace !== undefined ? t.byNs.get(namespace)?.values() : t.byKey.values();
+        for (const e of source ?? []) if (this.#matches(w, e.obj)) initial.push(e.obj);
+        for (const o of initial) {
+          if (w.stopped) break;
+          this.#emit(w, { type: 'ADDED', object: o });
+        }
+      } else {
+        const h = t.history;
+        let lo = t.historyStart;
+        let hi = h.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (h[mid]!.rv <= from) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let i = lo; i < h.length && !w.stopped; i++) this.#deliver(w, h[i]!);
+      }
+    });
+    if (opts.allowBookmarks && !w.stopped) {
+      w.timer = setInterval(() => {
+        if (w.stopped) return;
+        w.lastRv = Math.max(w.lastRv, this.#rv);
+        this.#emit(w, {
+          type: 'BOOKMARK',
+          object: deepFreeze({ apiVersion: t.type.apiVersion, kind: t.type.kind, metadata: { resourceVersion: String(this.#rv) } }),
+        });
+      }, opts.bookmarkIntervalMs ?? this.#bookmarkIntervalMs);
+      w.timer.unref();
+    }
+    return {
+      stop: () => {
+        if (w.stopped) return;
+        w.stopped = true;
+        t.watchers.delete(w);
+        if (w.timer) clearInterval(w.timer);
+      },
+    };
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // retention, lifecycle
+
+  /** Drops objects of kinds with `retention` (Events) past their age or count. */
+  sweepRetention(): void {
+    if (this.#closed) return;
+    const now = this.#now();
+    for (const t of this.#tables.values()) {
+      const r = t.type.retention;
+      if (!r) continue;
+      const cutoff = now - r.maxAgeSeconds * 1000;
+      let excess = t.byKey.size - r.maxObjects;
+      for (const e of [...t.byKey.values()]) {
+        if (excess > 0 || e.updatedAt < cutoff) {
+          excess--;
+          this.#safeDelete(t, e);
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#retentionTimer) clearInterval(this.#retentionTimer);
+    if (this.#cascadeTimer) clearImmediate(this.#cascadeTimer);
+    for (const t of this.#tables.values()) {
+      for (const w of t.watchers) {
+        w.stopped = true;
+        if (w.timer) clearInterval(w.timer);
+      }
+      t.watchers.clear();
+    }
+    this.#listeners.clear();
+    await this.#persistence?.close();
+  }
+
+  /** Writes batched changes now (tests; shutdown goes through close()). */
+  async flush(): Promise<void> {
+    await this.#persistence?.flush();
+  }
+}
+
+const IGNORE_META: ReadonlySet<string> = new Set(['metadata', 'apiVersion', 'kind']);
+const IGNORE_WITH_STATUS: ReadonlySet<string> = new Set(['metadata', 'apiVersion', 'kind', 'status']);
+
+/** Structural equality of JSON values; object key order does not matter. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in ao) {
+    if (ao[k] === undefined) continue;
+    n++;
+    if (!deepEqual(ao[k], bo[k])) return false;
+  }
+  for (const k in bo) if (bo[k] !== undefined) n--;
+  return n === 0;
+}
+
+/** deepEqual of two objects' top-level fields except `ignore`. */
+function sameIgnoring(a: KubeObject, b: KubeObject, ignore: ReadonlySet<string>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (ignore.has(k) || a[k] === undefined) continue;
+    n++;
+    if (!deepEqual(a[k], b[k])) return false;
+  }
+  for (const k in b) if (!ignore.has(k) && b[k] !== undefined) n--;
+  return n === 0;
+}
+
+function addToIndex(idx: Index, value: string, e: Entry): void {
+  let m = idx.map.get(value);
+  if (!m) {
+    m = new Map();
+    idx.map.set(value, m);
+  }
+  m.set(e.key, e);
+}
+
+function removeFromIndex(idx: Index, value: string, key: string): void {
+  const m = idx.map.get(value);
+  if (!m) return;
+  m.delete(key);
+  if (m.size === 0) idx.map.delete(value);
+}
+
+function ownerUids(o: KubeObject): readonly string[] {
+  const refs = o.metadata.ownerReferences;
+  if (!Array.isArray(refs) || refs.length === 0) return [];
+  const out: string[] = [];
+  for (const r of refs) if (r && typeof r.uid === 'string') out.push(r.uid);
+  return out;
+}
