@@ -4,6 +4,8 @@ import { simWebuiCommand } from './sim-webui.ts';
 import { wrapperCommand } from './wrapper.ts';
 import { benchCommand } from './bench.ts';
 import { upCommand } from './up.ts';
+import { controlPlaneCommand } from './control-plane.ts';
+import { logsCommand } from './logs.ts';
 
 /** Every sdfleet sub-command, in the order `sdfleet --help` lists them. */
-export const commands: (() => Command)[] = [upCommand, sdkServerCommand, wrapperCommand, simWebuiCommand, benchCommand];
+export const commands: (() => Command)[] = [upCommand, controlPlaneCommand, sdkServerCommand, wrapperCommand, simWebuiCommand, logsCommand, benchCommand];

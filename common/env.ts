@@ -10,6 +10,8 @@ export interface SdfleetEnv {
   /** Agones' SDK ports (the SDK client reads AGONES_SDK_GRPC_PORT itself). */
   sdkGrpcPort: number | undefined;
   sdkHttpPort: number | undefined;
+  /** Bearer token the embedded control plane requires (SDFLEET_CONTROL_PLANE_TOKEN). */
+  controlPlaneToken: string | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): SdfleetEnv {
@@ -18,6 +20,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): SdfleetEnv {
     webuiPort: intOrUndefined(env.SDFLEET_WEBUI_PORT, 'SDFLEET_WEBUI_PORT'),
     sdkGrpcPort: intOrUndefined(env.AGONES_SDK_GRPC_PORT, 'AGONES_SDK_GRPC_PORT'),
     sdkHttpPort: intOrUndefined(env.AGONES_SDK_HTTP_PORT, 'AGONES_SDK_HTTP_PORT'),
+    controlPlaneToken: env.SDFLEET_CONTROL_PLANE_TOKEN || undefined,
   };
 }
 

@@ -1,0 +1,51 @@
+import type { Logger } from '../../../common/log.ts';
+import type { GameServer, GameServerState } from '../../agones/types.ts';
+import { RESOURCES } from '../resources/registry.ts';
+import type { KubeObject, ObjectStore } from '../store/types.ts';
+import { applyAllocation, pickGameServer, type AllocationSpec } from './allocation-decision.ts';
+
+const STATE_INDEX = 'state';
+
+/**
+ * The GameServerAllocation create handler: picks and allocates in one synchronous step
+ * (pick, then `mutate` the chosen GameServer), so under any concurrency no GameServer
+ * goes to two allocations; answers as Agones does, 201 with status.state Allocated or
+ * UnAllocated.
+ */
+export function allocationHandler(o: { store: ObjectStore; log: Logger; now?: () => Date; onResult?: (state: 'Allocated' | 'UnAllocated') => void }) {
+  o.store.addIndex(RESOURCES.gameServers, STATE_INDEX, (gs) => [`${gs.metadata.namespace ?? 'default'}/${(gs as unknown as GameServer).status?.state ?? ''}`]);
+  return (obj: KubeObject): KubeObject => {
+    const ns = obj.metadata.namespace ?? 'default';
+    const spec = (obj.spec ?? {}) as AllocationSpec;
+    const now = (o.now ?? (() => new Date()))();
+    const candidates = (state: GameServerState): GameServer[] =>
+      o.store.byIndex(RESOURCES.gameServers, STATE_INDEX, `${ns}/${state}`) as unknown as GameServer[];
+    // pick and mutate run in the same turn of the event loop: nothing can come between them.
+    const pick = pickGameServer(spec, candidates);
+    if (!pick) {
+      o.onResult?.('UnAllocated');
+      return { ...obj, metadata: { ...obj.metadata, namespace: ns, creationTimestamp: now.toISOString() }, status: { state: 'UnAllocated' } };
+    }
+    const want = pick.gameServer.status?.state;
+    const stored = o.store.mutate(RESOURCES.gameServers, ns, pick.gameServer.metadata.name!, (copy) => {
+      const gs = copy as unknown as GameServer;
+      if (gs.status?.state !== want || gs.metadata.deletionTimestamp) throw new Error('allocation raced a change of the GameServer');
+      return applyAllocation(gs, spec, now) as unknown as KubeObject;
+    }) as unknown as GameServer;
+    o.onResult?.('Allocated');
+    return {
+      ...obj,
+      metadata: { ...obj.metadata, name: stored.metadata.name, namespace: ns, creationTimestamp: now.toISOString() },
+      status: {
+        state: 'Allocated',
+        gameServerName: stored.metadata.name,
+        ports: stored.status?.ports ?? [],
+        address: stored.status?.address ?? '',
+        addresses: stored.status?.addresses ?? [],
+        nodeName: stored.status?.nodeName ?? '',
+        source: 'local',
+        metadata: { labels: stored.metadata.labels ?? {}, annotations: stored.metadata.annotations ?? {} },
+      },
+    };
+  };
+}

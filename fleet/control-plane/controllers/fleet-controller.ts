@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '../../../common/log.ts';
+import { errorMessage } from '../../../common/errors.ts';
+import type { Fleet, GameServer } from '../../agones/types.ts';
+import { LABEL_FLEET, LABEL_GAMESERVERSET } from '../../agones/types.ts';
+import { RESOURCES } from '../resources/registry.ts';
+import type { KubeObject, ObjectStore } from '../store/types.ts';
+import type { EventRecorder } from './events.ts';
+import { computeFleetActions } from './fleet-decision.ts';
+import { keyOf, splitKey } from './gameserver-controller.ts';
+import { WorkQueue } from './workqueue.ts';
+
+/** Label with the hash of the Fleet template a GameServer was made from. */
+export const LABEL_TEMPLATE_HASH = 'sdfleet.dev/template-hash';
+const FLEET_INDEX = 'fleet';
+
+export interface FleetControllerOptions {
+  store: ObjectStore;
+  events: EventRecorder;
+  log: Logger;
+  /** Creations and deletions per pass; the rest follows in the next pass. Default 64. */
+  maxPerPass?: number;
+}
+
+/** A stable hash of the Fleet's GameServer template: a new one rolls new GameServers in. */
+export function templateHash(template: unknown): string {
+  return createHash('sha256').update(stableJson(template)).digest('hex').slice(0, 10);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Fleet → GameServers `<fleet>-<suffix>`, labelled agones.dev/fleet and owned by the
+ * Fleet: scaled to spec.replicas, rolled to a new template, counted into status. The
+ * decisions come from `computeFleetActions`; this class carries them out.
+ */
+export class FleetController {
+  readonly #o: FleetControllerOptions;
+  readonly #queue: WorkQueue;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(o: FleetControllerOptions) {
+    this.#o = o;
+    this.#queue = new WorkQueue({ name: 'fleets', handler: (k) => this.#reconcile(k), log: o.log });
+    o.store.addIndex(RESOURCES.gameServers, FLEET_INDEX, (gs) => {
+      const fleet = gs.metadata.labels?.[LABEL_FLEET];
+      return fleet ? [`${gs.metadata.namespace ?? 'default'}/${fleet}`] : [];
+    });
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#o.store.onChange((e) => {
+      if (e.resource === RESOURCES.fleets) this.#queue.enqueue(keyOf(e.object));
+      else if (e.resource === RESOURCES.gameServers) {
+        const fleet = e.object.metadata.labels?.[LABEL_FLEET] ?? e.oldObject?.metadata.labels?.[LABEL_FLEET];
+        if (fleet) this.#queue.enqueue(`${e.object.metadata.namespace ?? 'default'}/${fleet}`);
+      }
+    });
+    for (const f of this.#o.store.list(RESOURCES.fleets).items) this.#queue.enqueue(keyOf(f));
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#queue.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  #reconcile(key: string): void {
+    const [ns, name] = splitKey(key);
+    const obj = this.#o.store.tryGet(RESOURCES.fleets, ns, name);
+    if (!obj || obj.metadata.deletionTimestamp) return;
+    const fleet = obj as unknown as Fleet;
+    const hash = templateHash(fleet.spec.template);
+    const gameServers = this.#o.store.byIndex(RESOURCES.gameServers, FLEET_INDEX, key) as unknown as GameServer[];
+    const actions = computeFleetActions({
+      fleet,
+      gameServers,
+      hashOf: (gs) => gs.metadata.labels?.[LABEL_TEMPLATE_HASH],
+      currentHash: hash,
+      maxPerPass: this.#o.maxPerPass ?? 64,
+    });
+
+    for (const d of actions.delete) {
+      try {
+        this.#o.store.delete(RESOURCES.gameServers, ns, d.name);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
+    for (let i = 0; i < actions.create; i++) this.#o.store.create(RESOURCES.gameServers, this.#newGameServer(obj, fleet, hash));
+    if (actions.create > 0 || actions.delete.length > 0) {
+      this.#o.log.debug({ fleet: key, created: actions.create, deleted: actions.delete.length }, 'fleet reconciled');
+      if (actions.create > 0) this.#o.events.record(obj, 'Normal', 'CreatingGameServers', `Created ${actions.create} GameServers`);
+      const scaledDown = actions.delete.filter((d) => d.reason === 'scale down').length;
+      if (scaledDown > 0) this.#o.events.record(obj, 'Normal', 'ScalingGameServerSet', `Deleted ${scaledDown} GameServers to scale down`);
+    }
+
+    // Counts after this pass's changes; the GameServer events re-enqueue the Fleet anyway.
+    const now = this.#o.store.byIndex(RESOURCES.gameServers, FLEET_INDEX, key) as unknown as GameServer[];
+    const counts = computeFleetActions({ fleet, gameServers: now, hashOf: () => hash, currentHash: hash }).status;
+    try {
+      this.#o.store.mutate(RESOURCES.fleets, ns, name, (copy) => {
+        const st = (copy.status ?? {}) as Record<string, unknown>;
+        const selector = `${LABEL_FLEET}=${name}`;
+        if (st.replicas === counts.replicas && st.readyReplicas === counts.readyReplicas && st.reservedReplicas === counts.reservedReplicas
+          && st.allocatedReplicas === counts.allocatedReplicas && st.labelSelector === selector) return undefined;
+        copy.status = { ...st, ...counts, labelSelector: selector };
+        return copy;
+      }, { subresource: 'status' });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) this.#o.log.warn({ fleet: key, err: errorMessage(err) }, 'could not update fleet status');
+    }
+  }
+
+  #newGameServer(fleetObj: KubeObject, fleet: Fleet, hash: string): KubeObject {
+    const name = fleet.metadata.name!;
+    const t = fleet.spec.template;
+    return {
+      apiVersion: 'agones.dev/v1',
+      kind: 'GameServer',
+      metadata: {
+        generateName: `${name}-`,
+        namespace: fleet.metadata.namespace ?? 'default',
+        labels: { ...t.metadata?.labels, [LABEL_FLEET]: name, [LABEL_GAMESERVERSET]: `${name}-${hash.slice(0, 5)}`, [LABEL_TEMPLATE_HASH]: hash },
+        annotations: { ...t.metadata?.annotations },
+        ownerReferences: [{ apiVersion: 'agones.dev/v1', kind: 'Fleet', name, uid: fleetObj.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+      },
+      spec: structuredClone(t.spec) as Record<string, unknown>,
+    };
+  }
+}

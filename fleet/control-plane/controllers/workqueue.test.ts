@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { silentLogger } from '../../../common/log.ts';
+import { WorkQueue } from './workqueue.ts';
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+describe('WorkQueue', () => {
+  it('merges a key enqueued while it waits', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue({ name: 't', log: silentLogger(), handler: async (k) => { seen.push(k); await tick(5); } });
+    q.enqueue('a');
+    q.enqueue('b');
+    q.enqueue('b');
+    q.enqueue('b');
+    await q.idle();
+    assert.deepEqual(seen, ['a', 'b']);
+  });
+
+  it('handles a key again when it was enqueued while being handled, never twice at once', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let calls = 0;
+    const q = new WorkQueue({
+      name: 't', log: silentLogger(), workers: 4,
+      handler: async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        calls++;
+        await tick(10);
+        running--;
+      },
+    });
+    q.enqueue('a');
+    await tick(2);
+    q.enqueue('a');
+    q.enqueue('a');
+    await q.idle();
+    assert.equal(calls, 2);
+    assert.equal(maxRunning, 1);
+  });
+
+  it('retries errors with backoff, drops 404s, retries 409s quietly', async () => {
+    const attempts = new Map<string, number>();
+    const q = new WorkQueue({
+      name: 't', log: silentLogger(), baseDelayMs: 5,
+      handler: (k) => {
+        const n = (attempts.get(k) ?? 0) + 1;
+        attempts.set(k, n);
+        if (k === 'gone') throw Object.assign(new Error('not found'), { code: 404 });
+        if (k === 'conflict' && n < 3) throw Object.assign(new Error('conflict'), { code: 409 });
+        if (k === 'flaky' && n < 3) throw new Error('boom');
+      },
+    });
+    for (const k of ['gone', 'conflict', 'flaky']) q.enqueue(k);
+    await tick(200);
+    await q.idle();
+    assert.deepEqual(Object.fromEntries(attempts), { gone: 1, conflict: 3, flaky: 3 });
+    q.stop();
+  });
+});

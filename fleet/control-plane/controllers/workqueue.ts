@@ -1,0 +1,124 @@
+import type { Logger } from '../../../common/log.ts';
+
+export interface WorkQueueOptions {
+  name: string;
+  /** Reconciles one key. Throwing requeues it with backoff (see `classify`). */
+  handler: (key: string) => Promise<void> | void;
+  log: Logger;
+  /** Keys handled at once; one key is never handled twice at the same time. Default 1. */
+  workers?: number;
+  /** Backoff of a failing key: base × 2^failures, capped. Defaults 5 ms and 5 s. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /**
+   * What an error means: `drop` (the object is gone: a 404), `retry` (a conflict: retry
+   * quietly), or `error` (log and retry with backoff). Default: by `.status`/`.code`.
+   */
+  classify?: (err: unknown) => 'drop' | 'retry' | 'error';
+}
+
+function defaultClassify(err: unknown): 'drop' | 'retry' | 'error' {
+  const code = (err as { code?: unknown; status?: unknown } | undefined)?.code ?? (err as { status?: unknown } | undefined)?.status;
+  if (code === 404) return 'drop';
+  if (code === 409) return 'retry';
+  return 'error';
+}
+
+/**
+ * A queue of keys, merged while they wait (Agones' workerqueue / client-go's workqueue):
+ * enqueueing a key already waiting does nothing, and a key enqueued while it is being
+ * handled is handled once more afterwards.
+ */
+export class WorkQueue {
+  readonly #o: Required<Omit<WorkQueueOptions, 'classify'>> & Pick<WorkQueueOptions, 'classify'>;
+  #waiting = new Set<string>();
+  #order: string[] = [];
+  #active = new Set<string>();
+  #dirty = new Set<string>();
+  #failures = new Map<string, number>();
+  #timers = new Map<string, NodeJS.Timeout>();
+  #running = 0;
+  #stopped = false;
+  #idle: (() => void)[] = [];
+
+  constructor(o: WorkQueueOptions) {
+    this.#o = { workers: 1, baseDelayMs: 5, maxDelayMs: 5000, ...o };
+  }
+
+  enqueue(key: string): void {
+    if (this.#stopped) return;
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#waiting.has(key)) return;
+    this.#waiting.add(key);
+    this.#order.push(key);
+    this.#pump();
+  }
+
+  /** Enqueue after `ms` (a timer per key; a later call replaces an earlier one). */
+  enqueueAfter(key: string, ms: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timers.get(key));
+    const t = setTimeout(() => {
+      this.#timers.delete(key);
+      this.enqueue(key);
+    }, ms);
+    t.unref();
+    this.#timers.set(key, t);
+  }
+
+  /** Number of keys waiting or being handled. */
+  get length(): number {
+    return this.#waiting.size + this.#active.size;
+  }
+
+  /** Resolves when nothing waits and nothing runs (for tests). */
+  idle(): Promise<void> {
+    if (this.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    this.#waiting.clear();
+    this.#order = [];
+  }
+
+  #pump(): void {
+    while (!this.#stopped && this.#running < this.#o.workers && this.#order.length > 0) {
+      const key = this.#order.shift()!;
+      this.#waiting.delete(key);
+      this.#active.add(key);
+      this.#running++;
+      void this.#handle(key);
+    }
+    if (this.length === 0) for (const r of this.#idle.splice(0)) r();
+  }
+
+  async #handle(key: string): Promise<void> {
+    try {
+      await this.#o.handler(key);
+      this.#failures.delete(key);
+    } catch (err) {
+      const kind = (this.#o.classify ?? defaultClassify)(err);
+      if (kind === 'drop') {
+        this.#failures.delete(key);
+      } else {
+        const n = (this.#failures.get(key) ?? 0) + 1;
+        this.#failures.set(key, n);
+        const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (n - 1));
+        if (kind === 'error') this.#o.log.warn({ queue: this.#o.name, key, failures: n, retryInMs: delay, err: (err as Error)?.message ?? String(err) }, 'reconcile failed; will retry');
+        this.enqueueAfter(key, delay);
+      }
+    } finally {
+      this.#active.delete(key);
+      this.#running--;
+      if (this.#dirty.delete(key)) this.enqueue(key);
+      this.#pump();
+    }
+  }
+}
