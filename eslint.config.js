@@ -3,6 +3,7 @@
 // and child processes).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '**/static/vendor/**', 'docs/**'] },
@@ -26,6 +27,11 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: globals.node },
+  },
+  {
+    // Scripts served to browsers.
+    files: ['**/static/**/*.js'],
+    languageOptions: { globals: globals.browser },
   },
 );

@@ -22,7 +22,15 @@ export function kubeconfigYaml(o: KubeconfigOptions): string {
     apiVersion: 'v1',
     kind: 'Config',
     'current-context': name,
-    clusters: [{ name, cluster: { server: o.server, ...(o.certificateAuthority ? { 'certificate-authority-data': Buffer.from(o.certificateAuthority).toString('base64') } : {}) } }],
+    clusters: [{
+      name,
+      cluster: {
+        server: o.server,
+        ...(o.certificateAuthority ? { 'certificate-authority-data': Buffer.from(o.certificateAuthority).toString('base64') } : {}),
+        // client-node 1.x refuses a plain-http server unless this is set; there is no TLS to verify.
+        ...(o.server.startsWith('http://') ? { 'insecure-skip-tls-verify': true } : {}),
+      },
+    }],
     users: [{ name, user: o.token ? { token: o.token } : {} }],
     contexts: [{ name, context: { cluster: name, user: name, namespace: o.namespace ?? 'default' } }],
     preferences: {},

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { silentLogger } from '../../../common/log.ts';
 import type { GameServer } from '../../agones/types.ts';
@@ -134,6 +136,42 @@ describe('embedded controllers (no processes)', () => {
     assert.equal(fas.desiredReplicas, 3);
     assert.equal(fas.ableToScale, true);
     assert.equal(typeof fas.lastScaleTime, 'string');
+  });
+
+  it('a Webhook FleetAutoscaler posts a FleetAutoscaleReview and applies the answer', async () => {
+    const r = await rig(); rigs.push(r);
+    const reviews: { request: { uid: string; name: string; status: { readyReplicas?: number } } }[] = [];
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const review = JSON.parse(body) as (typeof reviews)[number];
+        reviews.push(review);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ response: { uid: review.request.uid, scale: true, replicas: 3 } }));
+      });
+    });
+    await new Promise<void>((res) => hook.listen(0, '127.0.0.1', res));
+    try {
+      r.store.create(RESOURCES.fleets, fleetManifest(1));
+      r.store.create(RESOURCES.fleetAutoscalers, {
+        apiVersion: 'autoscaling.agones.dev/v1', kind: 'FleetAutoscaler', metadata: { name: 'hooked', namespace: 'default' },
+        spec: { fleetName: 'sd-webui', policy: { type: 'Webhook', webhook: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/scale` } }, sync: { type: 'FixedInterval', fixedInterval: { seconds: 30 } } },
+      });
+      await r.settle(() => r.states().join() === 'Ready,Ready,Ready', 'the 3 replicas the webhook asked for');
+      assert.equal(reviews[0]?.request.name, 'sd-webui');
+      assert.match(reviews[0]!.request.uid, /^[0-9a-f-]{36}$/);
+      const st = r.store.get(RESOURCES.fleetAutoscalers, 'default', 'hooked').status as Record<string, unknown>;
+      assert.equal(st.desiredReplicas, 3);
+      assert.equal(st.ableToScale, true);
+      // A webhook that fails leaves the Fleet alone and says so.
+      hook.close();
+      await r.controllers.autoscalers.syncNow('default/hooked');
+      assert.equal((r.store.get(RESOURCES.fleetAutoscalers, 'default', 'hooked').status as Record<string, unknown>).ableToScale, false);
+      assert.equal((r.store.get(RESOURCES.fleets, 'default', 'sd-webui').spec as { replicas: number }).replicas, 3);
+      assert.ok(r.store.list(RESOURCES.events).items.some((e) => e.reason === 'FleetAutoscaler' && /Error calculating desired fleet size/.test(String(e.message))));
+    } finally {
+      hook.close();
+    }
   });
 
   it('never gives one GameServer to two allocations, however they interleave', async () => {

@@ -1,4 +1,3 @@
-/* global document, fetch, location, WebSocket, setTimeout */
 // The sim-webui page: calls txt2img and shows live progress from the WebSocket. Every URL
 // is relative to the page, so it works behind a reverse proxy on the same origin.
 
