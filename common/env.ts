@@ -12,7 +12,32 @@ export interface SdfleetEnv {
   sdkHttpPort: number | undefined;
   /** Bearer token the embedded control plane requires (SDFLEET_CONTROL_PLANE_TOKEN). */
   controlPlaneToken: string | undefined;
+
+  // The allocator's identity layer (allocator/identity/README.md says what each means).
+  /** SDFLEET_IDENTITY: how users sign in. Unset: the command picks (`sdfleet up`: dev). */
+  identityMode: IdentityModeName | undefined;
+  /** SDFLEET_TOKENS: `alice:<token>,bob:<token>`, raw; allocator/identity parses and checks it. */
+  tokens: string | undefined;
+  /** SDFLEET_COOKIE_SECRET: the key session cookies are signed with (≥ 32 bytes). */
+  cookieSecret: string | undefined;
+  /** SDFLEET_COOKIE_SECRET_PREVIOUS: the key before the last rotation, still accepted. */
+  previousCookieSecret: string | undefined;
+  /** SDFLEET_ADMINS: comma-separated identity ids (names or e-mails) that are admins. */
+  admins: string[];
+  /** SDFLEET_IAP_AUDIENCE: `/projects/<number>/global/backendServices/<id>`. */
+  iapAudience: string | undefined;
+  /** SDFLEET_IAP_JWKS_URL: where IAP's public keys are; default Google's. */
+  iapJwksUrl: string | undefined;
+  /** SDFLEET_IDENTITY_HEADER: the header an auth proxy puts the user in, e.g. x-forwarded-email. */
+  identityHeader: string | undefined;
+  /** SDFLEET_IDENTITY_HEADER_ENABLED=true: the explicit opt-in header mode requires. */
+  identityHeaderEnabled: boolean;
+  /** SDFLEET_TRUSTED_PROXIES: comma-separated addresses or CIDRs whose identity header is believed. */
+  trustedProxies: string[];
 }
+
+export type IdentityModeName = 'dev' | 'token' | 'iap' | 'header';
+const IDENTITY_MODES: readonly string[] = ['dev', 'token', 'iap', 'header'];
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): SdfleetEnv {
   return {
@@ -21,7 +46,28 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): SdfleetEnv {
     sdkGrpcPort: intOrUndefined(env.AGONES_SDK_GRPC_PORT, 'AGONES_SDK_GRPC_PORT'),
     sdkHttpPort: intOrUndefined(env.AGONES_SDK_HTTP_PORT, 'AGONES_SDK_HTTP_PORT'),
     controlPlaneToken: env.SDFLEET_CONTROL_PLANE_TOKEN || undefined,
+    identityMode: identityMode(env.SDFLEET_IDENTITY),
+    tokens: env.SDFLEET_TOKENS || undefined,
+    cookieSecret: env.SDFLEET_COOKIE_SECRET || undefined,
+    previousCookieSecret: env.SDFLEET_COOKIE_SECRET_PREVIOUS || undefined,
+    admins: list(env.SDFLEET_ADMINS),
+    iapAudience: env.SDFLEET_IAP_AUDIENCE || undefined,
+    iapJwksUrl: env.SDFLEET_IAP_JWKS_URL || undefined,
+    identityHeader: env.SDFLEET_IDENTITY_HEADER || undefined,
+    identityHeaderEnabled: env.SDFLEET_IDENTITY_HEADER_ENABLED === 'true',
+    trustedProxies: list(env.SDFLEET_TRUSTED_PROXIES),
   };
+}
+
+function identityMode(v: string | undefined): IdentityModeName | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!IDENTITY_MODES.includes(v)) throw new Error(`SDFLEET_IDENTITY must be one of ${IDENTITY_MODES.join(', ')}, got "${v}"`);
+  return v as IdentityModeName;
+}
+
+/** A comma-separated list, items trimmed, empty items dropped. */
+function list(v: string | undefined): string[] {
+  return (v ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 function intOrUndefined(v: string | undefined, name: string): number | undefined {
