@@ -9,13 +9,21 @@ import { startEmbedded } from '../fleet/control-plane/embedded.ts';
 import { RESOURCES } from '../fleet/control-plane/resources/registry.ts';
 import { parseGpuList } from '../fleet/control-plane/runner/gpus.ts';
 import { phaseTable, type PhaseSummary } from '../sdk-wrapper/phases.ts';
+import { readEnv } from '../common/env.ts';
+import { identityOptionsFromEnv } from '../allocator/identity/index.ts';
+import { kubeClients } from '../allocator/kube/clients.ts';
+import { localCookieSecret } from '../allocator/local-secret.ts';
+import { defaultProfiles, loadProfiles } from '../allocator/profiles.ts';
+import { startAllocator } from '../allocator/server.ts';
+import { allocatorOptions, type AllocatorFlags } from './allocator.ts';
 import { intOption, stopOnSignal } from './run.ts';
 
 const DEFAULT_MANIFESTS = fileURLToPath(new URL('../k8s/local/', import.meta.url));
 
-interface UpFlags {
+interface UpFlags extends Omit<AllocatorFlags, 'kubeconfig' | 'namespace' | 'port' | 'host' | 'userStore'> {
   dataDir: string;
   apiPort: number;
+  port: number;
   host: string;
   gpus?: string;
   manifests: string;
@@ -27,14 +35,24 @@ interface UpFlags {
  * controllers and process runner, and the default fleet of wrapped sim-webui instances.
  */
 export function upCommand(): Command {
-  return new Command('up')
-    .description('Run sdfleet on this machine: the embedded control plane, a fleet of WebUI instances (sim-webui by default)')
+  const cmd = new Command('up')
+    .description(
+      'Run sdfleet on this machine: the embedded control plane, a fleet of WebUI instances (sim-webui by default) and the ' +
+        'allocator with its web page. Sign-in is dev mode (a name, no password) unless SDFLEET_IDENTITY says otherwise.',
+    )
     .option('--data-dir <dir>', 'state, logs, the lib dir, user outputs, the kubeconfig', '.sdfleet')
+    .option('--port <port>', "the allocator's port (the web page)", intOption('--port', 0, 65535), 8080)
     .option('--api-port <port>', 'Kubernetes API port of the control plane', intOption('--api-port', 0, 65535), 8001)
     .option('--host <address>', 'address the API listens on', '127.0.0.1')
     .option('--gpus <ids>', 'GPU devices to hand out, e.g. 0,1 or all:4 (none by default)')
     .option('--manifests <dir>', 'YAML applied when its objects are missing', DEFAULT_MANIFESTS)
-    .option('--log-level <level>', 'debug, info, warn, error', 'info')
+    .option('--log-level <level>', 'debug, info, warn, error', 'info');
+  // The allocator's own options, but for those `up` decides (kubeconfig, namespace, store).
+  const allocatorFlags = allocatorOptions(new Command());
+  for (const opt of allocatorFlags.options) {
+    if (!['--kubeconfig', '--namespace', '--user-store'].includes(opt.long ?? '')) cmd.addOption(opt);
+  }
+  return cmd
     .action(async (f: UpFlags) => {
       const log = createLogger({ name: 'sdfleet', level: f.logLevel, pretty: process.stdout.isTTY });
       const dataDir = resolve(f.dataDir);
@@ -51,8 +69,29 @@ export function upCommand(): Command {
         logger: log,
       });
       const { api } = embedded.controlPlane;
+      const env = readEnv();
+      const identity = identityOptionsFromEnv(env, { mode: 'dev', cookieSecret: localCookieSecret(dataDir), logger: log });
+      // On one machine someone must be able to see the admin page: "admin", unless told otherwise.
+      if ((identity.admins ?? []).length === 0 && identity.mode === 'dev') identity.admins = ['admin'];
+      let allocator: Awaited<ReturnType<typeof startAllocator>>;
+      try {
+        allocator = await startAllocator({
+          k: kubeClients({ kubeconfig: embedded.controlPlane.kubeconfigPath!, namespace: 'default' }),
+          identity,
+          profiles: f.profiles ? await loadProfiles(f.profiles) : defaultProfiles(f.fleet),
+          policy: { idleLimitMs: f.idleLimit * 1000, warnBeforeMs: f.idleWarning * 1000, maxSessionMs: f.maxSession * 1000 },
+          userStore: join(dataDir, 'user-store'),
+          port: f.port,
+          host: f.host,
+          logger: log.child({ part: 'allocator' }),
+          core: { queueGraceSeconds: f.queueGrace, maxQueue: f.maxQueue },
+        });
+      } catch (err) {
+        await embedded.stop();
+        throw err;
+      }
       process.stdout.write(
-        `\nsdfleet is up.\n  Kubernetes API:  ${api.url}\n  kubeconfig:      ${embedded.controlPlane.kubeconfigPath}\n` +
+        `\nsdfleet is up.\n  Web page:        ${allocator.url}/_sdfleet/${identity.mode === 'dev' ? `  (sign in with any name; admins: ${(identity.admins ?? []).join(', ')})` : ''}\n  Kubernetes API:  ${api.url}\n  kubeconfig:      ${embedded.controlPlane.kubeconfigPath}\n` +
           `    export KUBECONFIG=${embedded.controlPlane.kubeconfigPath}\n    kubectl get fleets,gameservers\n    kubectl scale fleet sd-webui --replicas=4\n` +
           `  Logs of an instance: npx sdfleet logs <gameserver> --data-dir ${f.dataDir}\n` +
           (embedded.applied.created.length ? `  Created: ${embedded.applied.created.join(', ')}\n` : '') +
@@ -68,6 +107,11 @@ export function upCommand(): Command {
         const port = gs.status.ports?.find((p) => p.name === 'webui')?.port;
         process.stdout.write(`${gs.metadata.name} is Ready at http://${gs.status.address}:${port}/ — start-up phases:\n${phaseTable(JSON.parse(phases) as PhaseSummary)}\n\n`);
       });
-      stopOnSignal({ stop: () => embedded.stop() });
+      stopOnSignal({
+        stop: async () => {
+          await allocator.stop();
+          await embedded.stop();
+        },
+      });
     });
 }

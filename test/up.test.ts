@@ -17,7 +17,7 @@ import { isListening } from './helpers/net.ts';
 const run = promisify(execFile);
 
 describe('sdfleet up', () => {
-  it('brings up the fleet, prints what to do, and stops everything on SIGINT', async () => {
+  it('brings up the fleet and the allocator, prints what to do, and stops everything on SIGINT', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sdfleet-up-'));
     const child = spawn(process.execPath, [SDFLEET_BIN, 'up', '--data-dir', dataDir, '--api-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -28,6 +28,11 @@ describe('sdfleet up', () => {
       while ((out.match(/is Ready at http:\/\/127\.0\.0\.1:\d+\//g)?.length ?? 0) < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
       assert.equal(out.match(/is Ready at/g)?.length, 2, out);
       assert.match(out, /Kubernetes API:\s+http:\/\/127\.0\.0\.1:\d+/);
+      const web = /Web page:\s+(http:\/\/127\.0\.0\.1:\d+)\/_sdfleet\//.exec(out)?.[1];
+      assert.ok(web, 'the web page address is printed');
+      const startPage = await fetch(`${web}/_sdfleet/`);
+      assert.equal(startPage.status, 200);
+      assert.match(await startPage.text(), /<title>sdfleet/);
       assert.match(out, /export KUBECONFIG=.*kubeconfig/);
       assert.match(out, /Created: fleets\/sd-webui, fleetautoscalers\/sd-webui-autoscaler/);
       assert.match(out, /webui-start\s+\d+/);

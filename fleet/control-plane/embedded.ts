@@ -23,6 +23,8 @@ export interface EmbeddedOptions {
   portRange?: { min: number; max: number };
   /** Where GameServers run; default a ProcessRunner logging under `<dataDir>/logs`. */
   runner?: GameServerRunner;
+  /** An SDK server per GameServer. Default: with the default runner only (a given runner may start no process). */
+  sdkServers?: boolean;
   /** Manifest files whose objects are created when missing. */
   manifests?: string[];
   /** Webhook service references → local base URLs. */
@@ -66,6 +68,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       runner,
       registerCreateHandler: (r, h) => controlPlane.api.registerCreateHandler(r, h),
       log,
+      sdkServers: o.sdkServers ?? o.runner === undefined,
       ...(o.gpus ? { gpus: o.gpus } : {}),
       ...(o.portRange ? { portRange: o.portRange } : {}),
       ...(o.services ? { services: o.services } : {}),

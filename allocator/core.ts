@@ -1,0 +1,243 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../common/log.ts';
+import type { GameServer } from '../fleet/agones/types.ts';
+import { FleetView } from './fleet-view.ts';
+import { AGONES, type KubeClients } from './kube/clients.ts';
+import { ResilientInformer } from './kube/informer.ts';
+import { LeaderElector } from './kube/leases.ts';
+import { Presence } from './kube/presence.ts';
+import { LeaderWork } from './leader.ts';
+import type { AllocatorMetrics } from './metrics.ts';
+import type { Profile } from './profiles.ts';
+import { etas } from './queue/eta.ts';
+import { WaitQueue } from './queue/queue.ts';
+import { idleVerdict, type IdlePolicy } from './reclaim/idle.ts';
+import { TrafficRecorder } from './sessions/activity.ts';
+import { AllocationService } from './sessions/allocate.ts';
+import { ANNOTATION_KEEPALIVE, type Session } from './sessions/model.ts';
+import { SessionRegistry } from './sessions/registry.ts';
+import { annotate, requestRelease, type ReleaseReason } from './sessions/release.ts';
+
+export interface CoreOptions {
+  k: KubeClients;
+  profiles: Profile[];
+  policy: IdlePolicy;
+  log: Logger;
+  metrics: AllocatorMetrics;
+  /** This replica's name in Leases. Default hostname + random suffix. */
+  identity?: string;
+  /** A queued user's place is kept this long without a sign of them. Default 120 s. */
+  queueGraceSeconds?: number;
+  /** Most users waiting per profile. Default 500. */
+  maxQueue?: number;
+  /** Cold start assumed before any instance has reported one. Default 180 s. */
+  defaultColdStartMs?: number;
+  /** The autoscaler's sync interval, for ETAs. Default 30 s. */
+  scaleUpDelayMs?: number;
+  /** Release not finished after this → delete the GameServer. Default 5 min. */
+  releaseTimeoutMs?: number;
+  /** Traffic annotations at most this often per session. Default 30 s. */
+  trafficEveryMs?: number;
+}
+
+/** What a user sees of their session (REST and socket.io). */
+export interface SessionView {
+  id: string;
+  state: Session['state'];
+  profile: string;
+  instance: string;
+  startedAt: string;
+  lastActivity: string;
+  generating: boolean;
+  /** When it will be released if nothing happens, and why. */
+  deadline: string;
+  deadlineReason: 'idle' | 'max-length';
+  /** The idle warning is on. */
+  warning: boolean;
+  reason?: string;
+  /** Where the WebUI is: the allocator's own origin. */
+  url: string;
+}
+
+export interface QueueView {
+  state: 'queued';
+  profile: string;
+  position: number;
+  total: number;
+  /** Seconds until served, estimated. */
+  eta: number;
+  queuedAt: string;
+}
+
+/**
+ * The allocator's state and the rules over it, shared by the REST API, socket.io and the
+ * proxy: the GameServer informer feeding the session registry and the fleet view, the
+ * shared queue, the allocation service, leader election and the leader's work.
+ */
+export class AllocatorCore {
+  readonly k: KubeClients;
+  readonly registry = new SessionRegistry();
+  readonly fleet: FleetView;
+  readonly queue: WaitQueue;
+  readonly allocation: AllocationService;
+  readonly traffic: TrafficRecorder;
+  readonly presence: Presence;
+  readonly profiles: Profile[];
+  readonly policy: IdlePolicy;
+  readonly identity: string;
+  readonly #o: CoreOptions;
+  readonly #informer: ResilientInformer<KubernetesObject>;
+  readonly #elector: LeaderElector;
+  readonly #leader: LeaderWork;
+  #metricsTimer: NodeJS.Timeout | undefined;
+
+  constructor(o: CoreOptions) {
+    this.#o = o;
+    this.k = o.k;
+    this.profiles = o.profiles;
+    this.policy = o.policy;
+    this.identity = o.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+    this.fleet = new FleetView({ defaultColdStartMs: o.defaultColdStartMs ?? 180_000 });
+    this.queue = new WaitQueue({ k: o.k, identity: this.identity, graceSeconds: o.queueGraceSeconds ?? 120, maxPerProfile: o.maxQueue ?? 500, log: o.log });
+    this.presence = new Presence({ k: o.k, identity: this.identity, log: o.log });
+    this.allocation = new AllocationService({
+      k: o.k, registry: this.registry, queue: this.queue, profiles: o.profiles, identity: this.identity, log: o.log, presence: this.presence,
+      onAllocation: (result, ms) => {
+        o.metrics.allocations.inc({ result });
+        o.metrics.allocationSeconds.observe({ result }, ms / 1000);
+      },
+    });
+    this.traffic = new TrafficRecorder({ k: o.k, log: o.log, ...(o.trafficEveryMs !== undefined ? { everyMs: o.trafficEveryMs } : {}) });
+    // client-node types metadata times as Date; the JSON holds strings, as GameServer says.
+    const gsOf = (o: KubernetesObject): GameServer => o as unknown as GameServer;
+    this.#informer = new ResilientInformer<KubernetesObject>({
+      kc: o.k.kc,
+      path: `/apis/agones.dev/v1/namespaces/${o.k.namespace}/gameservers`,
+      list: () => o.k.custom.listNamespacedCustomObject({ ...AGONES, namespace: o.k.namespace, plural: 'gameservers' }) as never,
+      log: o.log,
+      events: {
+        onAdd: (o) => this.#upsert(gsOf(o)),
+        onUpdate: (o) => this.#upsert(gsOf(o)),
+        onDelete: (o) => {
+          const gs = gsOf(o);
+          this.fleet.remove(gs);
+          this.registry.remove(gs);
+          this.traffic.forget(gs.metadata.name!);
+        },
+      },
+    });
+    this.#leader = new LeaderWork({
+      k: o.k, registry: this.registry, fleet: this.fleet, queue: this.queue, allocation: this.allocation, profiles: o.profiles,
+      policy: o.policy, releaseTimeoutMs: o.releaseTimeoutMs ?? 300_000, log: o.log,
+      onReclaim: (reason) => o.metrics.reclaims.inc({ reason }),
+      onServed: (ms) => o.metrics.queueWaitSeconds.observe(ms / 1000),
+    });
+    this.#elector = new LeaderElector({ k: o.k, name: 'sdfleet-allocator-leader', identity: this.identity, log: o.log, onChange: (l) => this.#leader.setActive(l) });
+  }
+
+  /** Starts the informers (resolves once both listed), leader election and write-back. */
+  async start(): Promise<void> {
+    await Promise.all([this.#informer.start(), this.queue.start(), this.presence.start()]);
+    this.#elector.start();
+    this.traffic.start();
+    this.#metricsTimer = setInterval(() => this.#refreshGauges(), 5000);
+    this.#metricsTimer.unref();
+    this.#refreshGauges();
+  }
+
+  get ready(): boolean {
+    return this.#informer.isSynced;
+  }
+
+  get isLeader(): boolean {
+    return this.#elector.isLeader;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#metricsTimer);
+    this.#leader.stop();
+    await this.#elector.stop();
+    this.traffic.stop();
+    await this.traffic.flush(true).catch(() => undefined);
+    await Promise.all([this.#informer.stop(), this.queue.stop(), this.presence.stop()]);
+  }
+
+  #upsert(gs: GameServer): void {
+    this.fleet.upsert(gs);
+    this.registry.upsert(gs);
+  }
+
+  // ---- views ----
+
+  /** The session with this replica's unwritten traffic counted in. */
+  withLocalActivity(s: Session): Session {
+    const seen = this.traffic.lastSeen(s.gameServer);
+    return seen && seen > Date.parse(s.lastActivity) ? { ...s, lastActivity: new Date(seen).toISOString() } : s;
+  }
+
+  sessionView(s: Session, now = Date.now()): SessionView {
+    const live = this.withLocalActivity(s);
+    const v = idleVerdict(live, now, this.policy);
+    const deadline = v.kind === 'reclaim' ? now : v.deadline;
+    return {
+      id: s.id, state: s.state, profile: s.profile, instance: s.gameServer, startedAt: s.allocatedAt, lastActivity: live.lastActivity,
+      generating: s.generating, deadline: new Date(deadline).toISOString(),
+      deadlineReason: v.kind === 'ok' ? 'idle' : v.reason, warning: v.kind !== 'ok',
+      ...(s.reason ? { reason: s.reason } : {}), url: '/',
+    };
+  }
+
+  queueView(user: string, now = Date.now()): QueueView | undefined {
+    const pos = this.queue.positionOf(user, now);
+    if (!pos) return undefined;
+    const profile = this.profiles.find((p) => p.name === pos.entry.profile);
+    const times = profile ? this.#etas(profile, pos.position, now) : [];
+    return {
+      state: 'queued', profile: pos.entry.profile, position: pos.position, total: pos.total,
+      eta: Math.round((times[pos.position - 1] ?? 0) / 1000), queuedAt: pos.entry.queuedAt,
+    };
+  }
+
+  #etas(profile: Profile, n: number, now: number): number[] {
+    const coldStartMs = this.fleet.coldStartMs(profile);
+    return etas(n, {
+      now,
+      startingCreatedAt: this.fleet.startingFor(profile).map((g) => Date.parse(g.metadata.creationTimestamp ?? '') || now),
+      sessionEndsAt: this.registry.live().filter((s) => s.profile === profile.name).map((s) => {
+        const v = idleVerdict(this.withLocalActivity(s), now, this.policy);
+        return v.kind === 'reclaim' ? now : s.state === 'releasing' ? now : v.deadline;
+      }),
+      coldStartMs,
+      scaleUpDelayMs: this.#o.scaleUpDelayMs ?? 30_000,
+    });
+  }
+
+  /** Profiles with what each offers now (start page). */
+  profileViews(): { name: string; title: string; description?: string; ready: number; starting: number; waiting: number }[] {
+    return this.profiles.map((p) => ({
+      name: p.name, title: p.title, ...(p.description ? { description: p.description } : {}),
+      ready: this.fleet.readyFor(p).length, starting: this.fleet.startingFor(p).length, waiting: this.queue.entries(p.name).length,
+    }));
+  }
+
+  // ---- actions ----
+
+  async keepalive(s: Session): Promise<void> {
+    const now = new Date().toISOString();
+    this.traffic.touch(s.gameServer);
+    await annotate(this.k, s.gameServer, { [ANNOTATION_KEEPALIVE]: now });
+  }
+
+  async release(s: Session, reason: ReleaseReason): Promise<boolean> {
+    return requestRelease(this.k, s.gameServer, reason);
+  }
+
+  #refreshGauges(): void {
+    for (const p of this.profiles) this.#o.metrics.queueLength.set({ profile: p.name }, this.queue.entries(p.name).length);
+    const live = this.registry.live();
+    this.#o.metrics.sessions.set({ state: 'active' }, live.filter((s) => s.state === 'active').length);
+    this.#o.metrics.sessions.set({ state: 'releasing' }, live.filter((s) => s.state === 'releasing').length);
+  }
+}

@@ -1,0 +1,87 @@
+import { makeInformer, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from '../../common/log.ts';
+
+export interface CacheEvents<T> {
+  onAdd?(obj: T): void;
+  onUpdate?(obj: T, old: T | undefined): void;
+  onDelete?(obj: T): void;
+}
+
+/**
+ * client-node's informer, kept alive: it stops on a watch error, so this restarts it
+ * with backoff, and it keeps the previous object of each update for the callbacks.
+ * `synced` resolves after the first full list.
+ */
+export class ResilientInformer<T extends KubernetesObject> {
+  readonly #log: Logger;
+  readonly #informer: ReturnType<typeof makeInformer<T>>;
+  readonly #known = new Map<string, T>();
+  #stopped = false;
+  #retry: NodeJS.Timeout | undefined;
+  #backoff = 200;
+  readonly synced: Promise<void>;
+  #markSynced!: () => void;
+  #isSynced = false;
+
+  constructor(o: { kc: KubeConfig; path: string; list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>; labelSelector?: string; log: Logger; events: CacheEvents<T> }) {
+    this.#log = o.log;
+    this.synced = new Promise((resolve) => (this.#markSynced = resolve));
+    this.#informer = makeInformer<T>(o.kc, o.path, o.list as never, o.labelSelector);
+    const key = (obj: T): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    this.#informer.on('add', (obj) => {
+      this.#known.set(key(obj), obj);
+      o.events.onAdd?.(obj);
+    });
+    this.#informer.on('update', (obj) => {
+      const old = this.#known.get(key(obj));
+      this.#known.set(key(obj), obj);
+      o.events.onUpdate?.(obj, old);
+    });
+    this.#informer.on('delete', (obj) => {
+      this.#known.delete(key(obj));
+      o.events.onDelete?.(obj);
+    });
+    this.#informer.on('connect', () => {
+      this.#backoff = 200;
+      if (!this.#isSynced) {
+        this.#isSynced = true;
+        this.#markSynced();
+      }
+    });
+    this.#informer.on('error', (err) => {
+      if (this.#stopped) return;
+      this.#log.warn({ path: o.path, err: (err as Error)?.message ?? String(err), retryInMs: this.#backoff }, 'watch failed; restarting the informer');
+      clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => {
+        if (!this.#stopped) this.#informer.start().catch(() => undefined);
+      }, this.#backoff);
+      this.#backoff = Math.min(10_000, this.#backoff * 2);
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.#informer.start();
+    if (!this.#isSynced) {
+      this.#isSynced = true;
+      this.#markSynced();
+    }
+  }
+
+  get isSynced(): boolean {
+    return this.#isSynced;
+  }
+
+  list(): readonly T[] {
+    return this.#informer.list();
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.#informer.get(name, namespace);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retry);
+    await this.#informer.stop();
+  }
+}

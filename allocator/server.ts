@@ -1,0 +1,184 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import express from 'express';
+import type { Logger } from '../common/log.ts';
+import { sendError, errorHandler } from './api/errors.ts';
+import { apiRouter } from './api/routes.ts';
+import { AllocatorCore, type CoreOptions } from './core.ts';
+import { createIdentity, IdentityError, isSafeMethod, userKey, type Authentication, type IdentityOptions, type IdentityService } from './identity/index.ts';
+import type { KubeClients } from './kube/clients.ts';
+import { AllocatorMetrics } from './metrics.ts';
+import { pagesRouter } from './pages/pages.ts';
+import type { Profile } from './profiles.ts';
+import { createProxy, PROXY_DEFAULTS, type Route } from './proxy/index.ts';
+import type { IdlePolicy } from './reclaim/idle.ts';
+import { Realtime, SOCKET_PATH } from './realtime/socket.ts';
+
+export const PREFIX = '/_sdfleet';
+
+export interface AllocatorOptions {
+  k: KubeClients;
+  identity: IdentityOptions;
+  profiles: Profile[];
+  policy: IdlePolicy;
+  /** Root of the users' output folders, as the wrappers write them. */
+  userStore: string;
+  /** Default 8080; 0 = any free port. */
+  port?: number;
+  /** Default 127.0.0.1 (0.0.0.0 in a pod). */
+  host?: string;
+  /** Express's `trust proxy` (behind a load balancer): which X-Forwarded-* to believe. Default false. */
+  trustProxy?: boolean | string | number;
+  logger: Logger;
+  /** Everything else of the core (queue grace, timeouts, replica name). */
+  core?: Omit<CoreOptions, 'k' | 'profiles' | 'policy' | 'log' | 'metrics'>;
+}
+
+export interface RunningAllocator {
+  url: string;
+  port: number;
+  core: AllocatorCore;
+  identity: IdentityService;
+  metrics: AllocatorMetrics;
+  realtime: Realtime;
+  stop(): Promise<void>;
+}
+
+const AUTH = Symbol('sdfleet.auth');
+type WithAuth = http.IncomingMessage & { [AUTH]?: Authentication | undefined };
+
+/**
+ * The allocator: REST API and pages under /_sdfleet/, socket.io at /_sdfleet/socket.io,
+ * /metrics, and every other path proxied to the signed-in user's instance. Resolves once
+ * it listens and its informers have listed.
+ */
+export async function startAllocator(o: AllocatorOptions): Promise<RunningAllocator> {
+  const log = o.logger;
+  const metrics = new AllocatorMetrics();
+  const identity = createIdentity({ ...o.identity, logger: log.child({ part: 'identity' }) });
+  const core = new AllocatorCore({ ...o.core, k: o.k, profiles: o.profiles, policy: o.policy, log, metrics });
+  await core.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', o.trustProxy ?? false);
+  // Paths of the allocator go to Express; everything else straight to the proxy, which
+  // streams it (no Express on the hot path of a user's WebUI traffic).
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith(`${PREFIX}/`) || url === PREFIX || url === '/metrics') app(req, res);
+    else void proxied(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  // Uploads and long generations may take longer than Node's default 300 s.
+  server.requestTimeout = 0;
+
+  app.get(`${PREFIX}/healthz`, (_req, res) => void res.type('text').send('ok\n'));
+  app.get(`${PREFIX}/readyz`, (_req, res) => void (core.ready ? res.type('text').send('ok\n') : res.status(503).type('text').send('informers not synced\n')));
+  const metricsHandler: express.RequestHandler = async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  };
+  app.get(`${PREFIX}/metrics`, metricsHandler);
+  app.get('/metrics', metricsHandler);
+
+  // Who is asking, once per request; a Set-Cookie when the identity layer renews or mints one.
+  app.use(async (req, res, next) => {
+    try {
+      const a = await identity.authenticate(req);
+      (req as WithAuth)[AUTH] = a;
+      res.locals.auth = a;
+      if (a?.setCookie) res.append('Set-Cookie', a.setCookie);
+      next();
+    } catch (err) {
+      if (err instanceof IdentityError && err.credential === 'cookie') res.append('Set-Cookie', identity.clearCookie());
+      if (req.path.startsWith(`${PREFIX}/api/`) || !(req.headers.accept ?? '').includes('text/html')) return next(err);
+      // A browser with a bad cookie goes back to the start page, signed out.
+      res.redirect(302, `${PREFIX}/`);
+    }
+  });
+
+  app.use(`${PREFIX}/api/v1`, apiRouter({ core, identity, metrics, log, userStore: o.userStore }));
+  app.use(PREFIX, pagesRouter({ identity }));
+  app.use(PREFIX, (_req, res) => sendError(res, 404, 'not_found', `nothing at this /_sdfleet path; the start page is ${PREFIX}/`));
+
+  const realtime = new Realtime({ server, core, identity, metrics, log });
+
+  const resolve = async (req: http.IncomingMessage): Promise<Route> => {
+    // HTTP requests were authenticated before the proxy (see proxied); upgrades come here first.
+    const a = AUTH in req ? (req as WithAuth)[AUTH] : await identity.authenticate(req).catch(() => undefined);
+    if (!a) return { kind: 'no-session' };
+    const user = userKey(a.identity.id);
+    const s = core.allocation.liveSession(user) ?? core.registry.byUser(user);
+    if (!s) return { kind: 'no-session', signedIn: true };
+    if (s.state === 'gone') return { kind: 'gone', reason: s.reason ?? 'your instance has ended' };
+    if (!s.address || !s.port) return { kind: 'starting' };
+    return { kind: 'target', host: s.address, port: s.port, key: s.gameServer };
+  };
+  const proxy = createProxy({
+    resolve,
+    startPage: `${PREFIX}/`,
+    // The instance never sees sdfleet's credentials.
+    stripCookies: [identity.cookieName],
+    trustedProxies: o.trustProxy === true,
+    stripHeaders: [...PROXY_DEFAULTS.stripHeaders, ...(o.identity.header ? [o.identity.header.name.toLowerCase()] : [])],
+    onActivity: (key) => core.traffic.touch(key),
+    onGone: (key) => realtime.instanceUnreachable(key),
+    metrics: metrics.registry,
+    logger: log.child({ part: 'proxy' }),
+  });
+  app.use(errorHandler(log));
+
+  async function proxied(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      // Instance traffic cannot carry our CSRF token: a state change must at least come from our origin.
+      if (!isSafeMethod(req.method)) identity.verifyOrigin(req);
+      const a = await identity.authenticate(req);
+      (req as WithAuth)[AUTH] = a;
+      if (a?.setCookie) res.appendHeader('set-cookie', a.setCookie);
+    } catch (err) {
+      const e = err as { status?: number; code?: string; message?: string; credential?: string };
+      if (err instanceof IdentityError && err.credential === 'cookie') res.appendHeader('set-cookie', identity.clearCookie());
+      if ((req.headers.accept ?? '').includes('text/html') && e.status === 401) {
+        res.writeHead(302, { location: `${PREFIX}/` }).end();
+        return;
+      }
+      const body = JSON.stringify({ error: { code: e.code ?? 'error', message: e.message ?? 'refused' } });
+      res.writeHead(e.status ?? 500, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      return;
+    }
+    proxy.web(req, res);
+  }
+
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if ((req.url ?? '').startsWith(`${SOCKET_PATH}/`)) return; // socket.io's own
+    try {
+      identity.verifyOrigin(req);
+    } catch {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    proxy.upgrade(req, socket, head);
+  });
+
+  await new Promise<void>((res, rej) => {
+    server.once('error', rej);
+    server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => res());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${port}`;
+  log.info({ url: `${url}${PREFIX}/` }, 'allocator listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url, port, core, identity, metrics, realtime,
+    stop: () =>
+      (stopping ??= (async () => {
+        await realtime.close();
+        await proxy.close();
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        await core.stop();
+      })()),
+  };
+}
