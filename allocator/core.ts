@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../common/log.ts';
 import type { GameServer } from '../fleet/agones/types.ts';
-import { FleetView } from './fleet-view.ts';
+import { FleetView, type FleetCounts } from './fleet-view.ts';
+import { SDK_ANNOTATION, sdkKey } from '../fleet/agones/metadata.ts';
+import { LABEL_FLEET } from '../fleet/agones/types.ts';
 import { AGONES, type KubeClients } from './kube/clients.ts';
 import { ResilientInformer } from './kube/informer.ts';
 import { LeaderElector } from './kube/leases.ts';
@@ -16,7 +18,7 @@ import { WaitQueue } from './queue/queue.ts';
 import { idleVerdict, type IdlePolicy } from './reclaim/idle.ts';
 import { TrafficRecorder } from './sessions/activity.ts';
 import { AllocationService } from './sessions/allocate.ts';
-import { ANNOTATION_KEEPALIVE, type Session } from './sessions/model.ts';
+import { ANNOTATION_KEEPALIVE, failureReason, type Session } from './sessions/model.ts';
 import { SessionRegistry } from './sessions/registry.ts';
 import { annotate, requestRelease, type ReleaseReason } from './sessions/release.ts';
 
@@ -61,6 +63,19 @@ export interface SessionView {
   url: string;
 }
 
+/** Annotation a demand-aware autoscaler may put on its FleetAutoscaler: why it chose its size. */
+export const ANNOTATION_AUTOSCALER_REASON = 'sdfleet.dev/autoscaler-reason';
+
+export interface AdminView {
+  fleets: (FleetCounts & { desired: number | null })[];
+  autoscalers: { name: string; fleet: string; policy: string; currentReplicas: unknown; desiredReplicas: unknown; lastScaleTime: unknown; ableToScale: unknown; scalingLimited: unknown; reason: string | null }[];
+  gameServers: { name: string; fleet: string | null; state: string; user: string | null; createdAt: string | null; address: string | null; port: number | null; phases: unknown; reason: string | null }[];
+  sessions: (SessionView & { user: string; gameServer: string; idleSeconds: number })[];
+  queue: unknown[];
+  leader: boolean;
+  at: string;
+}
+
 export interface QueueView {
   state: 'queued';
   profile: string;
@@ -90,6 +105,8 @@ export class AllocatorCore {
   readonly #o: CoreOptions;
   readonly #informer: ResilientInformer<KubernetesObject>;
   readonly #elector: LeaderElector;
+  readonly #fleets: ResilientInformer<KubernetesObject>;
+  readonly #autoscalers: ResilientInformer<KubernetesObject>;
   readonly #leader: LeaderWork;
   #metricsTimer: NodeJS.Timeout | undefined;
 
@@ -128,6 +145,16 @@ export class AllocatorCore {
         },
       },
     });
+    const kick = (): void => void this.fleet.emit('change', undefined as never, undefined);
+    const small = (plural: string, group = 'agones.dev') => new ResilientInformer<KubernetesObject>({
+      kc: o.k.kc,
+      path: `/apis/${group}/v1/namespaces/${o.k.namespace}/${plural}`,
+      list: () => o.k.custom.listNamespacedCustomObject({ group, version: 'v1', namespace: o.k.namespace, plural }) as never,
+      log: o.log,
+      events: { onAdd: kick, onUpdate: kick, onDelete: kick },
+    });
+    this.#fleets = small('fleets');
+    this.#autoscalers = small('fleetautoscalers', 'autoscaling.agones.dev');
     this.#leader = new LeaderWork({
       k: o.k, registry: this.registry, fleet: this.fleet, queue: this.queue, allocation: this.allocation, profiles: o.profiles,
       policy: o.policy, releaseTimeoutMs: o.releaseTimeoutMs ?? 300_000, log: o.log,
@@ -139,7 +166,7 @@ export class AllocatorCore {
 
   /** Starts the informers (resolves once both listed), leader election and write-back. */
   async start(): Promise<void> {
-    await Promise.all([this.#informer.start(), this.queue.start(), this.presence.start()]);
+    await Promise.all([this.#informer.start(), this.queue.start(), this.presence.start(), this.#fleets.start(), this.#autoscalers.start()]);
     this.#elector.start();
     this.traffic.start();
     this.#metricsTimer = setInterval(() => this.#refreshGauges(), 5000);
@@ -161,7 +188,7 @@ export class AllocatorCore {
     await this.#elector.stop();
     this.traffic.stop();
     await this.traffic.flush(true).catch(() => undefined);
-    await Promise.all([this.#informer.stop(), this.queue.stop(), this.presence.stop()]);
+    await Promise.all([this.#informer.stop(), this.queue.stop(), this.presence.stop(), this.#fleets.stop(), this.#autoscalers.stop()]);
   }
 
   #upsert(gs: GameServer): void {
@@ -170,6 +197,56 @@ export class AllocatorCore {
   }
 
   // ---- views ----
+
+  /** The user's session: one this replica just allocated, or the informer's. */
+  sessionOfUser(user: string): Session | undefined {
+    return this.allocation.liveSession(user) ?? this.registry.byUser(user);
+  }
+
+  /** Everything the admin page shows. */
+  adminView(now = Date.now()): AdminView {
+    const fleets = this.fleet.counts().map((c) => {
+      const f = this.#fleets.get(c.fleet, this.k.namespace) as { spec?: { replicas?: number } } | undefined;
+      return { ...c, desired: f?.spec?.replicas ?? null };
+    });
+    for (const f of this.#fleets.list()) {
+      const name = f.metadata?.name ?? '';
+      if (!fleets.some((x) => x.fleet === name)) {
+        fleets.push({ fleet: name, ready: 0, allocated: 0, reserved: 0, starting: 0, unhealthy: 0, shuttingDown: 0, total: 0, desired: (f as { spec?: { replicas?: number } }).spec?.replicas ?? 0 });
+      }
+    }
+    const autoscalers = this.#autoscalers.list().map((raw) => {
+      const a = raw as unknown as { metadata: { name: string; annotations?: Record<string, string> }; spec: { fleetName: string; policy: { type: string } }; status?: Record<string, unknown> };
+      return {
+        name: a.metadata.name, fleet: a.spec.fleetName, policy: a.spec.policy.type,
+        currentReplicas: a.status?.currentReplicas ?? null, desiredReplicas: a.status?.desiredReplicas ?? null,
+        lastScaleTime: a.status?.lastScaleTime ?? null, ableToScale: a.status?.ableToScale ?? null, scalingLimited: a.status?.scalingLimited ?? null,
+        reason: a.metadata.annotations?.[ANNOTATION_AUTOSCALER_REASON] ?? null,
+      };
+    });
+    const users = new Map(this.registry.all().map((s) => [s.gameServer, s.userId]));
+    const gameServers = this.fleet.all().map((g) => {
+      let phases: unknown = null;
+      try {
+        phases = JSON.parse(g.metadata.annotations?.[sdkKey(SDK_ANNOTATION.phases)] ?? 'null');
+      } catch {
+        phases = null;
+      }
+      return {
+        name: g.metadata.name!, fleet: g.metadata.labels?.[LABEL_FLEET] ?? null, state: g.status?.state ?? 'Creating',
+        user: users.get(g.metadata.name!) ?? null, createdAt: g.metadata.creationTimestamp ?? null,
+        address: g.status?.address ?? null, port: g.status?.ports?.[0]?.port ?? null, phases,
+        reason: failureReason(g) ?? null,
+      };
+    }).sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? ''));
+    return {
+      fleets, autoscalers, gameServers,
+      sessions: this.registry.live().map((s) => ({ ...this.sessionView(s, now), user: s.userId, gameServer: s.gameServer, idleSeconds: Math.max(0, Math.round((now - Date.parse(this.withLocalActivity(s).lastActivity)) / 1000)) })),
+      queue: this.queue.entries().map((e) => ({ user: e.userId, profile: e.profile, queuedAt: e.queuedAt, ...this.queueView(e.user, now) })),
+      leader: this.isLeader,
+      at: new Date(now).toISOString(),
+    };
+  }
 
   /** The session with this replica's unwritten traffic counted in. */
   withLocalActivity(s: Session): Session {

@@ -109,7 +109,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
     const a = AUTH in req ? (req as WithAuth)[AUTH] : await identity.authenticate(req).catch(() => undefined);
     if (!a) return { kind: 'no-session' };
     const user = userKey(a.identity.id);
-    const s = core.allocation.liveSession(user) ?? core.registry.byUser(user);
+    const s = core.sessionOfUser(user);
     if (!s) return { kind: 'no-session', signedIn: true };
     if (s.state === 'gone') return { kind: 'gone', reason: s.reason ?? 'your instance has ended' };
     if (!s.address || !s.port) return { kind: 'starting' };

@@ -67,6 +67,13 @@ export function apiRouter(o: ApiOptions): express.Router {
     res.status(200).json({ user: { id: id.id, name: id.name, admin: id.admin, provider: id.provider } });
   });
 
+  r.post('/signin/token', (req, res) => {
+    const { token } = z.object({ token: z.string().max(512) }).strict().parse(req.body);
+    const id = identity.tokenSignIn(token);
+    res.append('Set-Cookie', identity.issueCookie(id));
+    res.status(200).json({ user: { id: id.id, name: id.name, admin: id.admin, provider: id.provider } });
+  });
+
   r.post('/signout', (_req, res) => {
     res.append('Set-Cookie', identity.clearCookie());
     res.status(204).end();
@@ -75,7 +82,7 @@ export function apiRouter(o: ApiOptions): express.Router {
   r.get('/me', (_req, res) => {
     const a = caller(res);
     const user = userKey(a.identity.id);
-    const s = core.allocation.liveSession(user) ?? core.registry.byUser(user);
+    const s = core.sessionOfUser(user);
     res.json({
       user: { id: a.identity.id, name: a.identity.name, admin: a.identity.admin, provider: a.identity.provider, key: user },
       csrfToken: a.csrfToken ?? null,
@@ -105,7 +112,7 @@ export function apiRouter(o: ApiOptions): express.Router {
   r.get('/sessions/me', (_req, res) => {
     const a = caller(res);
     const user = userKey(a.identity.id);
-    const s = core.allocation.liveSession(user) ?? core.registry.byUser(user);
+    const s = core.sessionOfUser(user);
     if (s) return void res.json({ session: core.sessionView(s) });
     const q = core.queueView(user);
     if (q) {
@@ -174,6 +181,8 @@ export function apiRouter(o: ApiOptions): express.Router {
   r.get('/admin/queue', requireAdmin, (_req, res) => {
     res.json({ queue: core.queue.entries().map((e) => ({ user: e.userId, profile: e.profile, queuedAt: e.queuedAt, ...core.queueView(e.user) })) });
   });
+
+  r.get('/admin/overview', requireAdmin, (_req, res) => void res.json(core.adminView()));
 
   r.get('/admin/fleets', requireAdmin, (_req, res) => void res.json({ fleets: core.fleet.counts() }));
 

@@ -133,7 +133,7 @@ export class Realtime {
 
   #sendState(conn: Conn): void {
     const core = this.#o.core;
-    const s = core.registry.byUser(conn.user);
+    const s = core.sessionOfUser(conn.user);
     conn.socket.emit('state', { session: s ? core.sessionView(s) : null, queue: core.queueView(conn.user) ?? null, at: new Date().toISOString() });
   }
 
@@ -155,14 +155,7 @@ export class Realtime {
   }
 
   #adminSnapshot(): unknown {
-    const core = this.#o.core;
-    return {
-      fleets: core.fleet.counts(),
-      sessions: core.registry.live().map((s) => ({ ...core.sessionView(s), user: s.userId, gameServer: s.gameServer })),
-      queue: core.queue.entries().map((e) => ({ user: e.userId, profile: e.profile, queuedAt: e.queuedAt, ...core.queueView(e.user) })),
-      leader: core.isLeader,
-      at: new Date().toISOString(),
-    };
+    return this.#o.core.adminView();
   }
 
   #tick(): void {

@@ -1,56 +1,114 @@
-/* global io */
-// The start page: sign in, Start, then live state over socket.io until the session is
-// ready, then into the WebUI at /. Plain script, no build step.
+// The start page: sign in, choose a profile, Start; then live progress (queue place and
+// ETA, allocating, connecting) until the session is ready, then into the session view.
+// A user who already has a session goes straight back to it.
 (() => {
+  const { api, me, socket, duration, el } = window.sdfleet;
   const $ = (id) => document.getElementById(id);
   const mode = document.body.dataset.mode;
-  let csrf = null;
-  const say = (text, error) => {
+  let sock = null;
+  let wanted = false;
+
+  const say = (text, error = false) => {
     $('message').textContent = text;
-    $('message').className = error ? 'error' : '';
+    $('message').className = `status${error ? ' error' : ''}`;
   };
-  const api = async (method, path, body) => {
-    const headers = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (csrf) headers['x-sdfleet-csrf'] = csrf;
-    const res = await fetch(`/_sdfleet/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
-    const data = res.status === 204 ? {} : await res.json().catch(() => ({}));
-    if (!res.ok) throw Object.assign(new Error(data.error?.message ?? `HTTP ${res.status}`), { status: res.status });
-    return data;
-  };
-  const show = (state) => {
-    if (state.session && state.session.state === 'active') {
-      say('Your instance is ready: opening it…');
-      location.assign('/');
-    } else if (state.session && state.session.state === 'releasing') {
-      say('Your last session is ending; you can start again in a moment.');
-    } else if (state.queue) {
-      const eta = state.queue.eta == null ? 'soon' : state.queue.eta < 60 ? `about ${state.queue.eta} s` : `about ${Math.round(state.queue.eta / 60)} min`;
-      say(`You are number ${state.queue.position} of ${state.queue.total} in the queue; estimated wait ${eta}.`);
+  const step = (name) => {
+    $('steps').hidden = false;
+    let passed = true;
+    for (const li of $('steps').children) {
+      if (li.dataset.step === name) {
+        li.className = name === 'ready' ? 'done' : 'now';
+        passed = false;
+      } else li.className = passed ? 'done' : '';
     }
   };
+  const busy = (on) => {
+    $('start-button').disabled = on;
+    for (const i of $('profiles').querySelectorAll('input')) i.disabled = on;
+  };
+
+  let entering = false;
+  const enterSession = async () => {
+    // The POST's answer and the socket's state both say "active": go once.
+    if (entering) return;
+    entering = true;
+    step('connecting');
+    say('Connecting to your instance…');
+    // Wait until the instance answers through the proxy, then go.
+    for (let i = 0; i < 100; i++) {
+      const r = await fetch('/', { method: 'GET', headers: { accept: 'application/json' }, credentials: 'same-origin' }).catch(() => null);
+      if (r && r.status < 500 && r.status !== 404) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    step('ready');
+    location.assign('/_sdfleet/session');
+  };
+
+  const show = (state) => {
+    const q = state.queue;
+    const s = state.session;
+    if (s && s.state === 'active') {
+      $('queue-box').hidden = true;
+      $('leave-button').hidden = true;
+      if (wanted || state.fromLoad) void enterSession();
+      return;
+    }
+    if (s && s.state === 'releasing') {
+      say('Your last session is ending: its images are being saved. You can start again in a moment.');
+      return;
+    }
+    if (q) {
+      wanted = true;
+      busy(true);
+      step('queued');
+      $('queue-box').hidden = false;
+      $('leave-button').hidden = false;
+      $('queue-position').textContent = q.position;
+      $('queue-total').textContent = q.total;
+      $('queue-eta').textContent = q.eta == null ? 'Waiting for capacity.' : q.eta <= 5 ? 'Any moment now.' : `Estimated wait: about ${duration(q.eta)}.`;
+      say('Keep this page open to keep your place. You will be taken to your WebUI as soon as one is free.');
+      return;
+    }
+    $('queue-box').hidden = true;
+    $('leave-button').hidden = true;
+    busy(false);
+  };
+
+  const renderProfiles = (profiles) => {
+    $('profiles').replaceChildren(...profiles.map((p, i) => el('label', { class: 'profile' },
+      el('input', { type: 'radio', name: 'profile', value: p.name, checked: i === 0 }),
+      el('span', {},
+        el('span', { class: 'title' }, p.title), el('br'),
+        p.description ? [el('span', { class: 'muted' }, p.description), el('br')] : null,
+        el('span', { class: 'free', 'data-profile': p.name }, `${p.ready} free now${p.starting ? `, ${p.starting} starting` : ''}${p.waiting ? `, ${p.waiting} waiting` : ''}`)),
+    )));
+    $('profiles-set').hidden = profiles.length < 2;
+  };
+
   const signedIn = async () => {
-    const me = await api('GET', '/me');
-    csrf = me.csrfToken;
+    const m = await me();
     $('signin').hidden = true;
     $('start').hidden = false;
-    $('who').textContent = me.user.name;
+    $('who').textContent = m.user.name;
+    $('admin-link').hidden = !m.user.admin;
     const { profiles } = await api('GET', '/profiles');
-    $('profile').replaceChildren(...profiles.map((p) => {
-      const o = document.createElement('option');
-      o.value = p.name;
-      o.textContent = `${p.title} — ${p.ready} free${p.waiting ? `, ${p.waiting} waiting` : ''}`;
-      return o;
-    }));
-    const socket = io({ path: '/_sdfleet/socket.io' });
-    socket.on('state', show);
-    socket.on('instance-gone', (e) => say(`Your instance has ended: ${e.reason}. Press Start to get a new one.`, true));
-    show(me);
+    renderProfiles(profiles);
+    sock = socket();
+    sock.on('state', show);
+    sock.on('instance-gone', (e) => {
+      busy(false);
+      say(`Your instance has ended: ${e.reason}. Press Start to get a new one.`, true);
+    });
+    sock.on('connect_error', () => say('Lost the live connection; retrying…', true));
+    show({ ...m, fromLoad: true });
+    setInterval(async () => renderProfiles((await api('GET', '/profiles').catch(() => ({ profiles }))).profiles), 15000);
   };
+
   $('signin-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      await api('POST', '/signin', { name: $('name').value });
+      if (mode === 'token') await api('POST', '/signin/token', { token: $('name').value });
+      else await api('POST', '/signin', { name: $('name').value });
       await signedIn();
     } catch (err) {
       say(err.message, true);
@@ -61,21 +119,40 @@
     location.reload();
   });
   $('start-button').addEventListener('click', async () => {
-    $('start-button').disabled = true;
+    wanted = true;
+    busy(true);
+    step('allocating');
     say('Asking for an instance…');
+    const profile = document.querySelector('input[name=profile]:checked')?.value;
     try {
-      const r = await api('POST', '/sessions', { profile: $('profile').value });
+      const r = await api('POST', '/sessions', profile ? { profile } : {});
       show(r);
     } catch (err) {
-      say(err.message, true);
-    } finally {
-      $('start-button').disabled = false;
+      busy(false);
+      $('steps').hidden = true;
+      if (err.status === 401) say('You are signed out. Sign in again to start.', true);
+      else if (err.status === 429) say(`${err.message}`, true);
+      else if (err.status === 503) say(`No instance can start right now: ${err.message}. Try again in a minute; if it keeps failing, tell your admin.`, true);
+      else say(err.message, true);
     }
   });
+  $('leave-button').addEventListener('click', async () => {
+    await api('DELETE', '/queue/me').catch(() => undefined);
+    wanted = false;
+    $('steps').hidden = true;
+    show({});
+    say('You left the queue.');
+  });
+
   if ($('banner').textContent.trim()) $('banner').hidden = false;
+  if (mode === 'token') {
+    $('name-label').textContent = 'Your access token';
+    $('name').type = 'password';
+    $('name').autocomplete = 'current-password';
+  }
   signedIn().catch((err) => {
-    if (err.status === 401 && mode === 'dev') $('signin').hidden = false;
-    else if (err.status === 401) say(`Sign-in is handled by ${mode}; reload the page after signing in.`, true);
+    if (err.status === 401 && (mode === 'dev' || mode === 'token')) $('signin').hidden = false;
+    else if (err.status === 401) say(`Sign-in is handled by your organisation's login (${mode}); reload this page after signing in.`, true);
     else say(err.message, true);
   });
 })();
