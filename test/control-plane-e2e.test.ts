@@ -104,8 +104,10 @@ describe('embedded control plane with real processes', () => {
 
   it('no process outlives the control plane', async () => {
     const r = await embeddedRig({ portRange: { min: 34000, max: 34999 } });
+    rigs.push(r);
     r.e.controlPlane.store.create('fleets.agones.dev', fleetOf('short', 3));
-    const gss = await r.until((g) => ready(g).length === 3, '3 Ready', 30_000);
+    // A process says Ready, then logs its pid: wait for both.
+    const gss = await r.until((g) => ready(g).length === 3 && g.every((x) => /pid=\d+/.test(readLog(r, x.metadata.name!) ?? '')), '3 Ready with their pids logged', 30_000);
     const pids = gss.map((g) => Number(/pid=(\d+)/.exec(readLog(r, g.metadata.name!) ?? '')?.[1]));
     assert.ok(pids.every((p) => p > 0 && alive(p)), `pids ${pids.join(',')}`);
     await r.close();

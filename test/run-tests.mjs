@@ -1,7 +1,11 @@
 // Runs every *.test.ts in the tree with Node's test runner. Node 20 does not expand globs
 // for --test, so the files are listed here; extra arguments (e.g. a file or folder)
 // narrow the run: `node test/run-tests.mjs fleet/`.
-import { spawnSync } from 'node:child_process';
+//
+// Nothing may hang CI: each test has a time limit (--test-timeout), a file whose tests are
+// done exits even if a handle is left open (--test-force-exit), and the whole run is
+// killed, with its process group, after SDFLEET_TEST_BUDGET_S seconds (default 1800).
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -25,8 +29,33 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.SDFLEET_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--test', '--import', 'tsx', `--test-concurrency=${concurrency}`, ...files], {
-  cwd: root,
-  stdio: 'inherit',
+const testTimeoutMs = Number(process.env.SDFLEET_TEST_TIMEOUT_MS ?? 300_000);
+const budgetS = Number(process.env.SDFLEET_TEST_BUDGET_S ?? 1800);
+const started = Date.now();
+const child = spawn(
+  process.execPath,
+  ['--test', '--import', 'tsx', `--test-concurrency=${concurrency}`, `--test-timeout=${testTimeoutMs}`, '--test-force-exit', ...files],
+  { cwd: root, stdio: 'inherit', detached: true },
+);
+const watchdog = setTimeout(() => {
+  console.error(`\nrun-tests: the run passed its budget of ${budgetS} s; killing it (SDFLEET_TEST_BUDGET_S sets the budget)`);
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}, budgetS * 1000);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  });
+}
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  console.error(`run-tests: ${files.length} files in ${Math.round((Date.now() - started) / 1000)} s`);
+  process.exit(code ?? (signal ? 1 : 1));
 });
-process.exit(r.status ?? 1);

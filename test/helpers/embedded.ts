@@ -52,15 +52,26 @@ export function fleetOf(
   };
 }
 
-export async function embeddedRig(opts: { portRange?: { min: number; max: number }; gpus?: string[] } = {}): Promise<EmbeddedRig> {
+export async function embeddedRig(opts: {
+  portRange?: { min: number; max: number };
+  gpus?: string[];
+  /** Webhook service references → local base URLs (filled in later is fine: read at each sync). */
+  services?: Record<string, string>;
+  /** Manifest files created at start. */
+  manifests?: string[];
+} = {}): Promise<EmbeddedRig> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sdfleet-e2e-'));
   await mkdir(join(dataDir, 'lib'), { recursive: true });
   await writeFile(join(dataDir, 'lib', '.sdfleet-ready'), JSON.stringify({ image: 'local', version: 'local', mountedAt: new Date().toISOString() }));
-  const e = await startEmbedded({ dataDir, port: 0, portRange: opts.portRange ?? { min: 30000, max: 30999 }, ...(opts.gpus ? { gpus: opts.gpus } : {}), logger: silentLogger() });
+  const e = await startEmbedded({
+    dataDir, port: 0, portRange: opts.portRange ?? { min: 30000, max: 30999 }, logger: silentLogger(),
+    ...(opts.gpus ? { gpus: opts.gpus } : {}), ...(opts.services ? { services: opts.services } : {}), ...(opts.manifests ? { manifests: opts.manifests } : {}),
+  });
   const kubeconfig = e.controlPlane.kubeconfigPath!;
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   const api = kc.makeApiClient(CustomObjectsApi);
+  let closing: Promise<void> | undefined;
   const gameServers = () => e.controlPlane.store.list(RESOURCES.gameServers).items as unknown as GameServer[];
   return {
     e, dataDir, kubeconfig, api, gameServers,
@@ -81,10 +92,11 @@ export async function embeddedRig(opts: { portRange?: { min: number; max: number
         group: 'allocation.agones.dev', version: 'v1', namespace: 'default', plural: 'gameserverallocations',
         body: body ?? { apiVersion: 'allocation.agones.dev/v1', kind: 'GameServerAllocation', spec: {} },
       })) as KubeObject & { status: { state: string; gameServerName?: string } },
-    close: async () => {
+    // Idempotent: a test may close its rig and the file's after() closes every rig again.
+    close: () => (closing ??= (async () => {
       await e.stop();
       await rm(dataDir, { recursive: true, force: true });
-    },
+    })()),
   };
 }
 
