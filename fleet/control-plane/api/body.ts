@@ -40,6 +40,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function mediaType(contentType: string | undefined): string {
+  if (contentType === 'application/json') return contentType;
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
@@ -53,10 +54,10 @@ export function decodeObject(raw: Buffer, contentType: string | undefined, proto
   const body = raw.toString('utf8');
   let v: unknown;
   if (mt === '' || mt === 'application/json' || mt === '*/*') {
-    if (body.trim() === '') throw badRequest('the request body is empty; expected a JSON object');
     try {
       v = JSON.parse(body);
     } catch (err) {
+      if (body.trim() === '') throw badRequest('the request body is empty; expected a JSON object');
       throw badRequest(`couldn't decode the request body as JSON: ${errorMessage(err)}`);
     }
   } else if (mt === 'application/yaml' || mt === 'application/x-yaml' || mt === 'text/yaml') {
@@ -78,12 +79,20 @@ export const MAX_DEPTH = 200;
 
 /** True when `v` nests more than `max` levels (iterative: no stack to overflow). */
 export function depthOver(v: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[v, 1]];
-  while (stack.length > 0) {
-    const [cur, d] = stack.pop()!;
+  const values: unknown[] = [v];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const cur = values.pop() as Record<string, unknown>;
+    const d = depths.pop()!;
     if (d > max) return true;
     if (typeof cur === 'object' && cur !== null) {
-      for (const x of Object.values(cur)) if (typeof x === 'object' && x !== null) stack.push([x, d + 1]);
+      for (const k in cur) {
+        const x = cur[k];
+        if (typeof x === 'object' && x !== null) {
+          values.push(x);
+          depths.push(d + 1);
+        }
+      }
     }
   }
   return false;

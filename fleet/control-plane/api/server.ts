@@ -82,6 +82,8 @@ export interface ApiServer {
 }
 
 const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version']);
+/** The query of a URL without one; only ever read. */
+const NO_QUERY = new URLSearchParams();
 
 interface Route {
   type: RegisteredType;
@@ -273,7 +275,7 @@ class ApiServerImpl implements ApiServer {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
-    const query = new URLSearchParams(q >= 0 ? rawUrl.slice(q + 1) : '');
+    const query = q >= 0 ? new URLSearchParams(rawUrl.slice(q + 1)) : NO_QUERY;
     let code = 200;
     let watching = false;
     try {
@@ -303,7 +305,8 @@ class ApiServerImpl implements ApiServer {
   async #route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<boolean> {
     let segs: string[];
     try {
-      segs = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+      segs = path.split('/').filter((s) => s !== '');
+      if (path.includes('%')) segs = segs.map(decodeURIComponent);
     } catch {
       throw badRequest(`malformed URL path ${path.slice(0, 200)}`);
     }

@@ -6,7 +6,7 @@ import { LABEL_FLEET, LABEL_GAMESERVERSET } from '../../agones/types.ts';
 import { RESOURCES } from '../resources/registry.ts';
 import type { KubeObject, ObjectStore } from '../store/types.ts';
 import type { EventRecorder } from './events.ts';
-import { computeFleetActions } from './fleet-decision.ts';
+import { computeFleetActions, countStates } from './fleet-decision.ts';
 import { keyOf, splitKey } from './gameserver-controller.ts';
 import { WorkQueue } from './workqueue.ts';
 
@@ -47,7 +47,9 @@ export class FleetController {
 
   constructor(o: FleetControllerOptions) {
     this.#o = o;
-    this.#queue = new WorkQueue({ name: 'fleets', handler: (k) => this.#reconcile(k), log: o.log });
+    // A Fleet's reconcile reads all its GameServers: every allocation changes one, so at
+    // most one run per 50 ms merges a burst of them (O(n) once, not once per allocation).
+    this.#queue = new WorkQueue({ name: 'fleets', handler: (k) => this.#reconcile(k), log: o.log, minIntervalMs: 50 });
     o.store.addIndex(RESOURCES.gameServers, FLEET_INDEX, (gs) => {
       const fleet = gs.metadata.labels?.[LABEL_FLEET];
       return fleet ? [`${gs.metadata.namespace ?? 'default'}/${fleet}`] : [];
@@ -106,7 +108,7 @@ export class FleetController {
 
     // Counts after this pass's changes; the GameServer events re-enqueue the Fleet anyway.
     const now = this.#o.store.byIndex(RESOURCES.gameServers, FLEET_INDEX, key) as unknown as GameServer[];
-    const counts = computeFleetActions({ fleet, gameServers: now, hashOf: () => hash, currentHash: hash }).status;
+    const counts = countStates(now.filter((gs) => !gs.metadata.deletionTimestamp));
     try {
       this.#o.store.mutate(RESOURCES.fleets, ns, name, (copy) => {
         const st = (copy.status ?? {}) as Record<string, unknown>;

@@ -54,21 +54,41 @@ export function computeFleetActions(input: FleetDecisionInput): FleetActions {
   const desired = Math.max(0, fleet.spec.replicas ?? 0);
   const del: { name: string; reason: string }[] = [];
 
-  const live = gameServers.filter((gs) => !gs.metadata.deletionTimestamp);
-  const status = countStates(live);
-
-  // Dead GameServers go first, whatever else happens.
-  for (const gs of live) {
-    if (DEAD.has(gs.status?.state)) del.push({ name: gs.metadata.name!, reason: `${gs.status?.state}` });
+  // One pass over the GameServers (a Fleet may have thousands, and this runs after every
+  // burst of allocations): each one's state and hash is read once.
+  let ready = 0;
+  let reserved = 0;
+  let allocated = 0;
+  let liveCount = 0;
+  let activeCount = 0;
+  let pinnedCount = 0;
+  let readyUnpinned = 0;
+  const current: GameServer[] = [];
+  const old: GameServer[] = [];
+  for (const gs of gameServers) {
+    if (gs.metadata.deletionTimestamp) continue;
+    liveCount++;
+    const state = gs.status?.state;
+    if (state === 'Ready') ready++;
+    else if (state === 'Reserved') reserved++;
+    else if (state === 'Allocated') allocated++;
+    // Dead GameServers go first, whatever else happens.
+    if (DEAD.has(state)) {
+      del.push({ name: gs.metadata.name!, reason: `${state}` });
+      continue;
+    }
+    activeCount++;
+    if (PINNED.has(state)) {
+      pinnedCount++;
+      continue;
+    }
+    if (state === 'Ready') readyUnpinned++;
+    (hashOf(gs) === currentHash ? current : old).push(gs);
   }
-  const active = live.filter((gs) => !DEAD.has(gs.status?.state));
-  const pinned = active.filter((gs) => PINNED.has(gs.status?.state));
-  const unpinned = active.filter((gs) => !PINNED.has(gs.status?.state));
-  const current = unpinned.filter((gs) => hashOf(gs) === currentHash);
-  const old = unpinned.filter((gs) => hashOf(gs) !== currentHash);
+  const status: FleetCounts = { replicas: liveCount, readyReplicas: ready, reservedReplicas: reserved, allocatedReplicas: allocated };
 
   // Allocated and Reserved count towards the replicas; the rest fills up to them.
-  const wantUnpinned = Math.max(0, desired - pinned.length);
+  const wantUnpinned = Math.max(0, desired - pinnedCount);
   let create = 0;
 
   if (old.length === 0) {
@@ -87,10 +107,10 @@ export function computeFleetActions(input: FleetDecisionInput): FleetActions {
     const surge = resolveIntOrPercent(fleet.spec.strategy?.rollingUpdate?.maxSurge, desired, '25%', true);
     let unavailable = resolveIntOrPercent(fleet.spec.strategy?.rollingUpdate?.maxUnavailable, desired, '25%', false);
     if (surge === 0 && unavailable === 0) unavailable = 1;
-    const total = active.length;
+    const total = activeCount;
     const room = Math.max(0, desired + surge - total);
     create = Math.max(0, Math.min(wantUnpinned - current.length, room));
-    const readyNow = unpinned.filter((gs) => gs.status?.state === 'Ready').length;
+    const readyNow = readyUnpinned;
     const minReady = Math.max(0, wantUnpinned - unavailable);
     let canRetireReady = Math.max(0, readyNow - minReady);
     // Too many in all: old ones beyond what is wanted go regardless of readiness.
@@ -113,9 +133,15 @@ export function computeFleetActions(input: FleetDecisionInput): FleetActions {
 
 /** Not-yet-Ready first (the newest of them first), then Ready ones, newest first. */
 export function scaleDownOrder(gss: GameServer[]): GameServer[] {
-  const rank = (gs: GameServer): number => (NOT_YET_READY.has(gs.status?.state) ? 0 : 1);
-  const created = (gs: GameServer): number => Date.parse(gs.metadata.creationTimestamp ?? '') || 0;
-  return [...gss].sort((a, b) => rank(a) - rank(b) || created(b) - created(a) || (b.metadata.name ?? '').localeCompare(a.metadata.name ?? ''));
+  // Keys computed once per GameServer, not once per comparison.
+  const keyed = gss.map((gs) => ({
+    gs,
+    rank: NOT_YET_READY.has(gs.status?.state) ? 0 : 1,
+    created: Date.parse(gs.metadata.creationTimestamp ?? '') || 0,
+    name: gs.metadata.name ?? '',
+  }));
+  keyed.sort((a, b) => a.rank - b.rank || b.created - a.created || (b.name < a.name ? -1 : b.name > a.name ? 1 : 0));
+  return keyed.map((k) => k.gs);
 }
 
 export function countStates(gss: GameServer[]): FleetCounts {

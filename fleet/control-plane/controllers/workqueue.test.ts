@@ -58,4 +58,32 @@ describe('WorkQueue', () => {
     assert.deepEqual(Object.fromEntries(attempts), { gone: 1, conflict: 3, flaky: 3 });
     q.stop();
   });
+
+  it('never runs a handler inside enqueue(): the events of one turn merge into one run', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue({ name: 't', log: silentLogger(), handler: (k) => { seen.push(k); } });
+    q.enqueue('a');
+    assert.deepEqual(seen, [], 'not yet: on a later turn');
+    q.enqueue('a');
+    await q.idle();
+    assert.deepEqual(seen, ['a']);
+  });
+
+  it('minIntervalMs: a key runs at most once per interval, the events in between merge into one more run', async () => {
+    const starts: number[] = [];
+    const q = new WorkQueue({ name: 't', log: silentLogger(), minIntervalMs: 60, handler: () => { starts.push(Date.now()); } });
+    q.enqueue('a');
+    await tick(5);
+    for (let i = 0; i < 20; i++) {
+      q.enqueue('a');
+      await tick(1);
+    }
+    await q.idle();
+    assert.equal(starts.length, 2, `runs at ${starts.map((t) => t - starts[0]!).join(', ')} ms`);
+    assert.ok(starts[1]! - starts[0]! >= 55, `the second run waited the interval (${starts[1]! - starts[0]!} ms)`);
+    q.enqueue('b');
+    await q.idle();
+    assert.equal(starts.length, 3, 'another key is not held back');
+    q.stop();
+  });
 });

@@ -15,6 +15,12 @@ export interface WorkQueueOptions {
    * quietly), or `error` (log and retry with backoff). Default: by `.status`/`.code`.
    */
   classify?: (err: unknown) => 'drop' | 'retry' | 'error';
+  /**
+   * A key is handled at most once per this many ms: events in between merge into one more
+   * run (client-go's rate-limited queue). For keys whose handler reads many objects, e.g.
+   * a Fleet's thousands of GameServers. Default 0.
+   */
+  minIntervalMs?: number;
 }
 
 function defaultClassify(err: unknown): 'drop' | 'retry' | 'error' {
@@ -27,10 +33,14 @@ function defaultClassify(err: unknown): 'drop' | 'retry' | 'error' {
 /**
  * A queue of keys, merged while they wait (Agones' workerqueue / client-go's workqueue):
  * enqueueing a key already waiting does nothing, and a key enqueued while it is being
- * handled is handled once more afterwards.
+ * handled is handled once more afterwards. Handlers start on a later turn of the event
+ * loop (setImmediate), never inside enqueue(): the events of one turn merge, and a
+ * handler never runs inside the store's change notification that enqueued it.
  */
 export class WorkQueue {
   readonly #o: Required<Omit<WorkQueueOptions, 'classify'>> & Pick<WorkQueueOptions, 'classify'>;
+  #lastStart = new Map<string, number>();
+  #pumpScheduled: NodeJS.Immediate | undefined;
   #waiting = new Set<string>();
   #order: string[] = [];
   #active = new Set<string>();
@@ -42,7 +52,7 @@ export class WorkQueue {
   #idle: (() => void)[] = [];
 
   constructor(o: WorkQueueOptions) {
-    this.#o = { workers: 1, baseDelayMs: 5, maxDelayMs: 5000, ...o };
+    this.#o = { workers: 1, baseDelayMs: 5, maxDelayMs: 5000, minIntervalMs: 0, ...o };
   }
 
   enqueue(key: string): void {
@@ -53,8 +63,28 @@ export class WorkQueue {
     }
     if (this.#waiting.has(key)) return;
     this.#waiting.add(key);
+    const wait = this.#o.minIntervalMs - (Date.now() - (this.#lastStart.get(key) ?? -Infinity));
+    if (wait > 0) {
+      // Too soon after its last run: it waits (merging further events) until the interval is up.
+      const t = setTimeout(() => {
+        this.#timers.delete(`interval:${key}`);
+        if (this.#stopped || !this.#waiting.has(key)) return;
+        this.#order.push(key);
+        this.#schedulePump();
+      }, wait);
+      this.#timers.set(`interval:${key}`, t);
+      return;
+    }
     this.#order.push(key);
-    this.#pump();
+    this.#schedulePump();
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled || this.#stopped) return;
+    this.#pumpScheduled = setImmediate(() => {
+      this.#pumpScheduled = undefined;
+      this.#pump();
+    });
   }
 
   /** Enqueue after `ms` (a timer per key; a later call replaces an earlier one). */
@@ -82,6 +112,8 @@ export class WorkQueue {
 
   stop(): void {
     this.#stopped = true;
+    if (this.#pumpScheduled) clearImmediate(this.#pumpScheduled);
+    this.#pumpScheduled = undefined;
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
     this.#waiting.clear();
@@ -93,6 +125,7 @@ export class WorkQueue {
       const key = this.#order.shift()!;
       this.#waiting.delete(key);
       this.#active.add(key);
+      if (this.#o.minIntervalMs > 0) this.#lastStart.set(key, Date.now());
       this.#running++;
       void this.#handle(key);
     }
@@ -118,7 +151,7 @@ export class WorkQueue {
       this.#active.delete(key);
       this.#running--;
       if (this.#dirty.delete(key)) this.enqueue(key);
-      this.#pump();
+      this.#schedulePump();
     }
   }
 }

@@ -114,15 +114,16 @@ export function applyGameServerAllocationDefaults(gsa: KubeObject): void {
   if (Array.isArray(spec.priorities)) {
     for (const p of spec.priorities) if (isPlainObject(p) && !p.order) p.order = 'Ascending';
   }
-  const defaultSelector = (s: unknown): void => {
-    if (isPlainObject(s) && !s.gameServerState) s.gameServerState = 'Ready';
-  };
   if (Array.isArray(spec.selectors) && spec.selectors.length > 0) {
-    spec.selectors.forEach(defaultSelector);
+    spec.selectors.forEach(defaultSelectorState);
   } else {
-    defaultSelector(ensureObj(spec, 'required'));
-    if (Array.isArray(spec.preferred)) spec.preferred.forEach(defaultSelector);
+    defaultSelectorState(ensureObj(spec, 'required'));
+    if (Array.isArray(spec.preferred)) spec.preferred.forEach(defaultSelectorState);
   }
+}
+
+function defaultSelectorState(s: unknown): void {
+  if (isPlainObject(s) && !s.gameServerState) s.gameServerState = 'Ready';
 }
 
 /**
@@ -357,12 +358,14 @@ export function agonesResourceTypes(ajv: Ajv): ResourceType[] {
   const checkGameServerSet = schemaCheck(ajv, gameServerSetSchema);
   const checkFleetAutoscaler = schemaCheck(ajv, fleetAutoscalerSchema);
   const checkAllocation = schemaCheck(ajv, gameServerAllocationSchema);
-  const withSchemaFirst = (schema: (o: unknown) => FieldError[], rules: (o: KubeObject) => FieldError[], onlyOnCreate = false) =>
+  const withSchemaFirst = (schema: (o: unknown, old?: unknown) => FieldError[], rules: (o: KubeObject) => FieldError[], onlyOnCreate = false) =>
     (o: KubeObject, ctx: ValidationContext): FieldError[] => {
-      const errs = schema(o);
+      const errs = schema(o, ctx.old);
       // Agones' webhook runs only on objects that passed the schema, and for GameServers only
       // on create: the controllers then write hostPort on Dynamic ports, which the create rules forbid.
       if (errs.length > 0 || (onlyOnCreate && ctx.operation !== 'create')) return errs;
+      // The rules read the spec and the name only: an update that kept both (a status write) passed them before.
+      if (ctx.old && o.spec === ctx.old.spec && o.metadata.name === ctx.old.metadata.name) return errs;
       return rules(o);
     };
   const nameMax63 = (o: KubeObject): FieldError[] =>

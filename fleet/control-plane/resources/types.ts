@@ -41,7 +41,11 @@ export type Persistence = 'sync' | 'batched' | false;
 
 export interface ValidationContext {
   operation: 'create' | 'update';
-  /** The stored object, on update. */
+  /**
+   * The stored object, on update. The parts of the new object that the update left alone
+   * are the very same values (`===`) as in it (the store shares them), so a validator may
+   * skip them: validation ratcheting, as Kubernetes does for CRDs.
+   */
   old?: KubeObject;
 }
 
@@ -79,7 +83,11 @@ export interface ResourceType {
   schema?: JsonSchema;
   /** Kind-specific checks of a defaulted object; metadata is checked by the store. */
   validate?: (obj: KubeObject, ctx: ValidationContext) => FieldError[];
-  /** Fills in defaults, in place, on a private copy (create and main-resource update). */
+  /**
+   * Fills in defaults, in place, on a private copy (create and main-resource update). On
+   * update, parts the update did not touch may be the stored, frozen values: replace
+   * nested values rather than change them.
+   */
   applyDefaults?: (obj: KubeObject, ctx: ValidationContext) => void;
   /** Memory-only kinds that would grow forever (Events): dropped by age or count. */
   retention?: { maxAgeSeconds: number; maxObjects: number };

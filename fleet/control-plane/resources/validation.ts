@@ -113,8 +113,97 @@ function nameErrors(name: string, rules: MetadataRules): string[] {
 /**
  * ObjectMeta checks of apimachinery's ValidateObjectMeta that matter here: name,
  * namespace, labels, annotations, finalizers, ownerReferences.
+ *
+ * `old`: the metadata of the stored version on an update. Fields it shares with it
+ * (the same value: the store shares what an update left alone) are not checked again —
+ * validation ratcheting, as Kubernetes does for CRDs since 1.28. When anything is wrong,
+ * everything is checked, so the errors are those of a full check.
  */
-export function objectMetaErrors(meta: unknown, rules: MetadataRules): FieldError[] {
+export function objectMetaErrors(meta: unknown, rules: MetadataRules, old?: unknown): FieldError[] {
+  // (No closures here: this runs on every write, and tsx names each closure it creates.)
+  if (isPlainObject(meta) && isPlainObject(old)) {
+    if (
+      (meta.name === old.name || validName(meta.name, rules)) &&
+      (meta.generateName === old.generateName || meta.generateName === undefined || typeof meta.generateName === 'string') &&
+      (meta.namespace === old.namespace || (rules.namespaced ? validNamespace(meta.namespace) : meta.namespace === undefined || meta.namespace === '')) &&
+      (meta.labels === old.labels || changedLabelsValid(meta.labels, old.labels)) &&
+      (meta.annotations === old.annotations || changedAnnotationsValid(meta.annotations, old.annotations)) &&
+      (meta.finalizers === old.finalizers || finalizerErrors(meta.finalizers).length === 0) &&
+      (meta.ownerReferences === old.ownerReferences || ownerReferenceErrors(meta.ownerReferences).length === 0)
+    ) {
+      return [];
+    }
+  }
+  return fullObjectMetaErrors(meta, rules);
+}
+
+/** The entries of `labels` that are new or differ from `old`'s are valid (the others were). */
+function changedLabelsValid(labels: unknown, old: unknown): boolean {
+  if (!isPlainObject(labels) || !isPlainObject(old)) return labelErrors(labels, 'metadata.labels').length === 0;
+  for (const k in labels) {
+    const v = labels[k];
+    if (old[k] === v && v !== undefined) continue;
+    if (typeof v !== 'string' || qualifiedNameErrors(k).length > 0 || labelValueErrors(v).length > 0) return false;
+  }
+  return true;
+}
+
+function changedAnnotationsValid(annotations: unknown, old: unknown): boolean {
+  if (!isPlainObject(annotations) || !isPlainObject(old)) return annotationErrors(annotations, 'metadata.annotations').length === 0;
+  let size = 0;
+  for (const k in annotations) {
+    const v = annotations[k];
+    if (typeof v !== 'string') return false;
+    size += k.length + v.length;
+    if (old[k] !== undefined && k in old) continue;
+    if (qualifiedNameErrors(k.toLowerCase()).length > 0) return false;
+  }
+  return size <= TOTAL_ANNOTATION_SIZE;
+}
+
+function validName(name: unknown, rules: MetadataRules): boolean {
+  return typeof name === 'string' && name !== '' && nameErrors(name, rules).length === 0 && (rules.maxNameLength === undefined || name.length <= rules.maxNameLength);
+}
+
+function validNamespace(ns: unknown): boolean {
+  return typeof ns === 'string' && ns !== '' && dns1123LabelErrors(ns).length === 0;
+}
+
+function finalizerErrors(finalizers: unknown): FieldError[] {
+  const errs: FieldError[] = [];
+  if (finalizers === undefined || finalizers === null) return errs;
+  if (!Array.isArray(finalizers)) {
+    errs.push(fieldErr.typeInvalid('metadata.finalizers', finalizers, 'metadata.finalizers in body must be of type array'));
+  } else {
+    finalizers.forEach((f: unknown, i) => {
+      if (typeof f !== 'string') errs.push(fieldErr.typeInvalid(`metadata.finalizers[${i}]`, f, 'must be of type string'));
+      else for (const e of qualifiedNameErrors(f)) errs.push(fieldErr.invalid(`metadata.finalizers[${i}]`, f, e));
+    });
+  }
+  return errs;
+}
+
+function ownerReferenceErrors(refs: unknown): FieldError[] {
+  const errs: FieldError[] = [];
+  if (refs === undefined || refs === null) return errs;
+  if (!Array.isArray(refs)) {
+    errs.push(fieldErr.typeInvalid('metadata.ownerReferences', refs, 'metadata.ownerReferences in body must be of type array'));
+  } else {
+    refs.forEach((r: unknown, i) => {
+      const f = `metadata.ownerReferences[${i}]`;
+      if (!isPlainObject(r)) {
+        errs.push(fieldErr.typeInvalid(f, r, `${f} in body must be of type object`));
+        return;
+      }
+      for (const k of ['apiVersion', 'kind', 'name', 'uid'] as const) {
+        if (typeof r[k] !== 'string' || r[k] === '') errs.push(fieldErr.required(`${f}.${k}`));
+      }
+    });
+  }
+  return errs;
+}
+
+function fullObjectMetaErrors(meta: unknown, rules: MetadataRules): FieldError[] {
   if (!isPlainObject(meta)) return [fieldErr.required('metadata')];
   const errs: FieldError[] = [];
   const name = meta.name;
@@ -138,32 +227,8 @@ export function objectMetaErrors(meta: unknown, rules: MetadataRules): FieldErro
   }
   errs.push(...labelErrors(meta.labels, 'metadata.labels'));
   errs.push(...annotationErrors(meta.annotations, 'metadata.annotations'));
-  if (meta.finalizers !== undefined && meta.finalizers !== null) {
-    if (!Array.isArray(meta.finalizers)) {
-      errs.push(fieldErr.typeInvalid('metadata.finalizers', meta.finalizers, 'metadata.finalizers in body must be of type array'));
-    } else {
-      meta.finalizers.forEach((f: unknown, i) => {
-        if (typeof f !== 'string') errs.push(fieldErr.typeInvalid(`metadata.finalizers[${i}]`, f, 'must be of type string'));
-        else for (const e of qualifiedNameErrors(f)) errs.push(fieldErr.invalid(`metadata.finalizers[${i}]`, f, e));
-      });
-    }
-  }
-  if (meta.ownerReferences !== undefined && meta.ownerReferences !== null) {
-    if (!Array.isArray(meta.ownerReferences)) {
-      errs.push(fieldErr.typeInvalid('metadata.ownerReferences', meta.ownerReferences, 'metadata.ownerReferences in body must be of type array'));
-    } else {
-      meta.ownerReferences.forEach((r: unknown, i) => {
-        const f = `metadata.ownerReferences[${i}]`;
-        if (!isPlainObject(r)) {
-          errs.push(fieldErr.typeInvalid(f, r, `${f} in body must be of type object`));
-          return;
-        }
-        for (const k of ['apiVersion', 'kind', 'name', 'uid'] as const) {
-          if (typeof r[k] !== 'string' || r[k] === '') errs.push(fieldErr.required(`${f}.${k}`));
-        }
-      });
-    }
-  }
+  errs.push(...finalizerErrors(meta.finalizers));
+  errs.push(...ownerReferenceErrors(meta.ownerReferences));
   return errs;
 }
 
@@ -263,8 +328,36 @@ export function ajvErrorsToFieldErrors(errors: readonly ErrorObject[] | null | u
   return out;
 }
 
-/** Compiles `schema` once; the returned function reports Kubernetes-worded errors. */
-export function schemaCheck(ajv: Ajv, schema: JsonSchema, prefix = ''): (value: unknown) => FieldError[] {
+/**
+ * Compiles `schema` once; the returned function reports Kubernetes-worded errors.
+ *
+ * With `old` (the stored version, on an update), the top-level properties the update
+ * left as they were (the same value: the store shares unchanged parts) are not checked
+ * again, only those that changed — validation ratcheting, as Kubernetes does for CRDs
+ * since 1.28, and what keeps a status write from re-checking a whole spec. When anything
+ * is wrong, the whole object is checked, so the errors are those of a full check.
+ */
+export function schemaCheck(ajv: Ajv, schema: JsonSchema, prefix = ''): (value: unknown, old?: unknown) => FieldError[] {
   const validate: ValidateFunction = ajv.compile(schema);
-  return (value) => (validate(value) ? [] : ajvErrorsToFieldErrors(validate.errors, value, prefix));
+  const full = (value: unknown): FieldError[] => (validate(value) ? [] : ajvErrorsToFieldErrors(validate.errors, value, prefix));
+  const parts = topLevelParts(ajv, schema);
+  if (!parts) return full;
+  return (value, old) => {
+    if (!isPlainObject(value) || !isPlainObject(old)) return full(value);
+    for (const k of parts.required) if (value[k] === undefined) return full(value);
+    for (const [k, check] of parts.properties) {
+      const v = value[k];
+      if (v === old[k] || v === undefined) continue;
+      if (!check(v)) return full(value);
+    }
+    return [];
+  };
+}
+
+/** A validator per top-level property, when the schema is only "an object with these properties". */
+function topLevelParts(ajv: Ajv, schema: JsonSchema): { required: string[]; properties: [string, ValidateFunction][] } | undefined {
+  const keywords = Object.keys(schema);
+  if (keywords.some((k) => k !== 'type' && k !== 'required' && k !== 'properties') || schema.type !== 'object' || !isPlainObject(schema.properties)) return undefined;
+  const required = Array.isArray(schema.required) ? (schema.required as string[]) : [];
+  return { required, properties: Object.entries(schema.properties).map(([k, sub]) => [k, ajv.compile(sub as JsonSchema)]) };
 }

@@ -343,3 +343,101 @@ describe('MemoryObjectStore: watch, history, listeners', () => {
     await store.close();
   });
 });
+
+describe('MemoryObjectStore: the allocation hot path (ordered indexes, derive, sharing, watch fan-out)', () => {
+  const byCreation = (a: KubeObject, b: KubeObject): number => String(a.metadata.name).localeCompare(String(b.metadata.name));
+
+  it('an ordered index gives its objects in order, through every write, by byIndex and scanIndex', async () => {
+    const store = openStore();
+    store.addIndex(GS, 'state', (o) => [String((o.status as { state?: string } | undefined)?.state ?? '')], { orderBy: byCreation });
+    for (const n of ['c', 'a', 'e', 'b', 'd']) store.create(GS, sampleGameServer(n, { state: 'Ready' }));
+    const names = (v: string): string[] => store.byIndex(GS, 'state', v).map((o) => String(o.metadata.name));
+    assert.deepEqual(names('Ready'), ['a', 'b', 'c', 'd', 'e']);
+    assert.deepEqual(store.byIndex(GS, 'state', 'Ready', 2).map((o) => o.metadata.name), ['a', 'b']);
+    store.mutate(GS, 'default', 'a', (c) => ({ ...c, status: { state: 'Allocated' } }));
+    store.mutate(GS, 'default', 'c', (c) => ({ ...c, metadata: { ...c.metadata, labels: { x: '1' } } }));
+    store.delete(GS, 'default', 'd');
+    assert.deepEqual(names('Ready'), ['b', 'c', 'e']);
+    assert.deepEqual([...store.scanIndex(GS, 'state', 'Ready')].map((o) => o.metadata.name), ['b', 'c', 'e']);
+    assert.equal(store.byIndex(GS, 'state', 'Ready')[1], store.get(GS, 'default', 'c'), 'the newest version');
+    assert.equal(store.indexSize(GS, 'state', 'Ready'), 3);
+    assert.deepEqual(names('Allocated'), ['a']);
+    assert.deepEqual([...store.scanIndex(GS, 'state', 'None')], []);
+    // Unordered indexes keep their order: last written last.
+    store.addIndex(GS, 'all', () => ['x']);
+    store.mutate(GS, 'default', 'b', (c) => ({ ...c, metadata: { ...c.metadata, labels: { y: '1' } } }));
+    assert.deepEqual(store.byIndex(GS, 'all', 'x').map((o) => o.metadata.name).at(-1), 'b');
+    await store.close();
+  });
+
+  it('derive builds the next version from the stored one: unchanged parts are shared, the rest validated and frozen', async () => {
+    const store = openStore();
+    const g0 = store.create(GS, sampleGameServer('g', { state: 'Ready' }));
+    const events: WatchEvent[] = [];
+    store.watch(GS, { resourceVersion: store.currentResourceVersion() }, (e) => events.push(e));
+    const g1 = store.derive(GS, 'default', 'g', (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { user: 'u1' } }, status: { ...(cur.status as object), state: 'Allocated' } }));
+    assert.equal(g1.spec, g0.spec, 'spec shared with the version before');
+    assert.deepEqual(g1.status, { state: 'Allocated' });
+    assert.equal(Object.isFrozen(g1.metadata.labels) && Object.isFrozen(g1.status), true);
+    assert.equal(Number(g1.metadata.resourceVersion), Number(g0.metadata.resourceVersion) + 1);
+    assert.deepEqual(events.map((e) => [e.type, e.object]), [['MODIFIED', g1]]);
+    assert.equal(store.json(g1), JSON.stringify(g1), 'the JSON text of shared parts is reused, the text the same');
+    assert.equal(store.json(g0), JSON.stringify(g0));
+    assert.equal(store.derive(GS, 'default', 'g', () => undefined), g1);
+    assert.equal(store.derive(GS, 'default', 'g', (cur) => cur), g1);
+    assert.equal(store.derive(GS, 'default', 'g', (cur) => ({ ...cur })), g1, 'equal content: no write, no event');
+    assert.equal(events.length, 1);
+    assert.throws(() => store.derive(GS, 'default', 'g', (cur) => ({ ...cur, status: { state: 'Nonsense' } })), (e: unknown) => isApiError(e, 'Invalid') && /status\.state/.test(e.message));
+    assert.throws(() => store.derive(GS, 'default', 'g', (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { 'bad key!': 'x' } } })), (e: unknown) => isApiError(e, 'Invalid') && /metadata\.labels/.test(e.message));
+    assert.throws(() => store.derive(GS, 'default', 'g', () => {
+      store.create(GS, sampleGameServer('h'));
+      return undefined;
+    }), /must not write to the store/);
+    assert.throws(() => store.derive(GS, 'default', 'gone', (c) => c), (e: unknown) => isApiError(e, 'NotFound'));
+    await store.close();
+  });
+
+  it('mutate and status writes share what did not change with the version before; no-op detection still holds', async () => {
+    const store = openStore();
+    const f0 = store.create(FLEETS, sampleFleet('f'));
+    const f1 = store.mutate(FLEETS, 'default', 'f', (c) => ({ ...c, status: { replicas: 2 } }), { subresource: 'status' });
+    assert.equal(f1.spec, f0.spec);
+    assert.equal(f1.metadata.generation, f0.metadata.generation);
+    const f2 = store.mutate(FLEETS, 'default', 'f', (c) => {
+      (c.spec as { replicas: number }).replicas = 5;
+      return c;
+    });
+    assert.equal(f2.metadata.generation, Number(f1.metadata.generation) + 1);
+    assert.equal((f2.spec as { template: unknown }).template, (f1.spec as { template: unknown }).template, 'the untouched template is shared');
+    assert.equal(f2.status, f1.status);
+    const rv = store.currentResourceVersion();
+    assert.equal(store.mutate(FLEETS, 'default', 'f', (c) => c), f2, 'an unchanged copy is no write');
+    assert.equal(store.update(FLEETS, { ...structuredClone(f2) }), f2);
+    assert.equal(store.currentResourceVersion(), rv);
+    await store.close();
+  });
+
+  it('watches pinned to one name get only its events; every watcher still gets events in order of creation', async () => {
+    const store = openStore();
+    store.create(GS, sampleGameServer('a'));
+    store.create(GS, sampleGameServer('b'));
+    const rv = store.currentResourceVersion();
+    const order: string[] = [];
+    const watch = (label: string, fieldSelector?: string): void => {
+      store.watch(GS, { resourceVersion: rv, ...(fieldSelector ? { fieldSelector } : {}) }, (e) => order.push(`${label}:${e.type}:${e.object.metadata.name}`));
+    };
+    watch('all1');
+    watch('a1', 'metadata.name=a');
+    watch('b1', 'metadata.name=b');
+    watch('all2');
+    watch('a2', 'metadata.name=a,metadata.namespace=default');
+    watch('notA', 'metadata.name!=a');
+    store.mutate(GS, 'default', 'a', (c) => ({ ...c, metadata: { ...c.metadata, labels: { n: '1' } } }));
+    store.delete(GS, 'default', 'b');
+    assert.deepEqual(order, [
+      'all1:MODIFIED:a', 'a1:MODIFIED:a', 'all2:MODIFIED:a', 'a2:MODIFIED:a',
+      'all1:DELETED:b', 'b1:DELETED:b', 'all2:DELETED:b', 'notA:DELETED:b',
+    ]);
+    await store.close();
+  });
+});

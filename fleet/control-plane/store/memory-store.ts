@@ -26,6 +26,7 @@ import {
   notFound,
 } from './errors.ts';
 import type { FilePersistence } from './persistence.ts';
+import { SortedList } from './sorted-list.ts';
 import {
   COMMON_FIELDS,
   EVERY_OBJECT,
@@ -38,6 +39,7 @@ import type {
   ChangeEvent,
   ChangeListener,
   DeleteOptions,
+  IndexOptions,
   KubeObject,
   ListOptions,
   ListResult,
@@ -79,8 +81,11 @@ interface Entry {
   key: string;
   ns: string;
   updatedAt: number;
-  indexValues?: Map<string, readonly string[]>;
+  /** Index values of the object, by the index's slot (`Index.slot`). */
+  indexValues?: (readonly string[] | undefined)[];
   ownerUids?: readonly string[];
+  /** `resourceKey\0ns/name`: its name in `#dependents`. */
+  ref?: string;
 }
 
 interface HistoryEvent {
@@ -91,11 +96,20 @@ interface HistoryEvent {
 }
 
 interface Index {
+  /** Where an entry keeps this index's values (`Entry.indexValues`). */
+  slot: number;
   keysOf: (obj: KubeObject) => readonly string[];
   map: Map<string, Map<string, Entry>>;
+  /** Ordered indexes: each value's entries sorted by `compare` (ties in insertion order). */
+  compare?: (a: KubeObject, b: KubeObject) => number;
+  sorted?: Map<string, SortedList<Entry>>;
 }
 
 interface WatcherState {
+  /** Order of creation: delivery to the watchers of a table follows it. */
+  seq: number;
+  /** The one object name its field selector allows (`metadata.name=x`), if any. */
+  onlyName: string | undefined;
   table: Table;
   namespace: string | undefined;
   label: LabelSelector;
@@ -110,8 +124,15 @@ class Table {
   readonly type: RegisteredType;
   readonly byKey = new Map<string, Entry>();
   readonly byNs = new Map<string, Map<string, Entry>>();
+  /** Every watcher, in order of creation. */
   readonly watchers = new Set<WatcherState>();
+  /** Watchers whose field selector pins `metadata.name` (an SDK server's watch of its GameServer), by name. */
+  readonly watchersByName = new Map<string, Set<WatcherState>>();
+  /** The others: they see every event. */
+  readonly watchersOfAll = new Set<WatcherState>();
   readonly indexes = new Map<string, Index>();
+  /** The same indexes, by slot. */
+  readonly indexList: Index[] = [];
   history: HistoryEvent[] = [];
   historyStart = 0;
   /** Watches from a resourceVersion below this were compacted away: 410. */
@@ -175,6 +196,8 @@ export class MemoryObjectStore implements ObjectStore {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #json = new WeakMap<object, string>();
+  /** JSON of shared top-level parts (see #stringify). */
+  readonly #partJson = new WeakMap<object, string>();
   readonly #listeners = new Set<ChangeListener>();
   /** owner uid → `resourceKey\0ns/name` of dependents */
   readonly #dependents = new Map<string, Set<string>>();
@@ -183,6 +206,7 @@ export class MemoryObjectStore implements ObjectStore {
   #dispatching = false;
   #inMutateFn = false;
   #closed = false;
+  #watcherSeq = 0;
   #cascadeOwners: string[] = [];
   #cascadeNamespaces: string[] = [];
   #cascadeTimer: NodeJS.Immediate | undefined;
@@ -214,7 +238,7 @@ export class MemoryObjectStore implements ObjectStore {
         const obj = deepFreeze(o);
         const ns = table.type.namespaced ? (obj.metadata.namespace ?? DEFAULT_NAMESPACE) : '';
         const entry: Entry = { obj, rv: Number(obj.metadata.resourceVersion), key: keyOf(ns, obj.metadata.name ?? ''), ns, updatedAt: now };
-        this.#indexInsert(table, entry);
+        this.#indexPut(table, entry, undefined);
       }
     }
     if (this.registry.all().some((t) => t.retention)) {
@@ -303,33 +327,68 @@ export class MemoryObjectStore implements ObjectStore {
   json(obj: KubeObject): string {
     let s = this.#json.get(obj);
     if (s === undefined) {
-      s = JSON.stringify(obj);
+      s = this.#stringify(obj);
       this.#json.set(obj, s);
     }
     return s;
   }
 
+  /**
+   * `JSON.stringify(obj)` of a stored object, the same text, faster: a top-level part
+   * other than metadata and status (a GameServer's spec) is serialized once and its text
+   * reused by every version that shares it.
+   */
+  #stringify(obj: KubeObject): string {
+    let out = '{';
+    for (const k in obj) {
+      const v = obj[k];
+      let part: string | undefined;
+      if (typeof v === 'object' && v !== null && k !== 'metadata' && k !== 'status' && Object.isFrozen(v)) {
+        part = this.#partJson.get(v);
+        if (part === undefined) {
+          part = JSON.stringify(v);
+          this.#partJson.set(v, part);
+        }
+      } else {
+        part = JSON.stringify(v);
+      }
+      if (part === undefined) continue; // undefined, functions: left out, as JSON.stringify does
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${part}`;
+    }
+    return out + '}';
+  }
+
   // -------------------------------------------------------------------------------------
   // indexes
 
-  addIndex(resource: ResourceKey, indexName: string, keysOf: (obj: KubeObject) => readonly string[]): void {
+  addIndex(resource: ResourceKey, indexName: string, keysOf: (obj: KubeObject) => readonly string[], opts?: IndexOptions): void {
     const t = this.#table(resource);
-    const idx: Index = { keysOf, map: new Map() };
+    const slot = t.indexes.get(indexName)?.slot ?? t.indexList.length;
+    const idx: Index = { slot, keysOf, map: new Map(), ...(opts?.orderBy ? { compare: opts.orderBy, sorted: new Map() } : {}) };
     t.indexes.set(indexName, idx);
+    t.indexList[slot] = idx;
     for (const e of t.byKey.values()) {
       const values = keysOf(e.obj);
-      (e.indexValues ??= new Map()).set(indexName, values);
+      (e.indexValues ??= [])[slot] = values;
       for (const v of values) addToIndex(idx, v, e);
     }
   }
 
-  byIndex(resource: ResourceKey, indexName: string, value: string, limit = Infinity): KubeObject[] {
-    const t = this.#table(resource);
-    const idx = t.indexes.get(indexName);
+  #index(resource: ResourceKey, indexName: string): Index {
+    const idx = this.#table(resource).indexes.get(indexName);
     if (!idx) throw new Error(`no index "${indexName}" on ${resource}; add it with addIndex first`);
-    const m = idx.map.get(value);
-    if (!m) return [];
+    return idx;
+  }
+
+  byIndex(resource: ResourceKey, indexName: string, value: string, limit = Infinity): KubeObject[] {
+    const idx = this.#index(resource, indexName);
     const out: KubeObject[] = [];
+    if (idx.sorted) {
+      for (const e of idx.sorted.get(value)?.first(limit) ?? []) out.push(e.obj);
+      return out;
+    }
+    const m = idx.map.get(value);
+    if (!m) return out;
     for (const e of m.values()) {
       if (out.length >= limit) break;
       out.push(e.obj);
@@ -337,13 +396,27 @@ export class MemoryObjectStore implements ObjectStore {
     return out;
   }
 
-  indexSize(resource: ResourceKey, indexName: string, value: string): number {
-    const idx = this.#table(resource).indexes.get(indexName);
-    if (!idx) throw new Error(`no index "${indexName}" on ${resource}; add it with addIndex first`);
-    return idx.map.get(value)?.size ?? 0;
+  *scanIndex(resource: ResourceKey, indexName: string, value: string): IterableIterator<KubeObject> {
+    const idx = this.#index(resource, indexName);
+    const entries = idx.sorted ? idx.sorted.get(value) : idx.map.get(value)?.values();
+    if (!entries) return;
+    for (const e of entries) yield e.obj;
   }
 
-  #indexInsert(t: Table, e: Entry): void {
+  indexSize(resource: ResourceKey, indexName: string, value: string): number {
+    return this.#index(resource, indexName).map.get(value)?.size ?? 0;
+  }
+
+  /**
+   * Puts `e` (a new object, or the next version of `prev`) into the table's maps, indexes
+   * and the owner → dependents map, taking `prev` out. Where an index's values did not
+   * change, the entry keeps its place among equals in an ordered index.
+   */
+  #indexPut(t: Table, e: Entry, prev: Entry | undefined): void {
+    if (prev) {
+      t.byKey.delete(prev.key);
+      t.byNs.get(prev.ns)?.delete(prev.key);
+    }
     t.byKey.set(e.key, e);
     let nsMap = t.byNs.get(e.ns);
     if (!nsMap) {
@@ -351,22 +424,37 @@ export class MemoryObjectStore implements ObjectStore {
       t.byNs.set(e.ns, nsMap);
     }
     nsMap.set(e.key, e);
-    for (const [name, idx] of t.indexes) {
-      const values = idx.keysOf(e.obj);
-      (e.indexValues ??= new Map()).set(name, values);
-      for (const v of values) addToIndex(idx, v, e);
+    const list = t.indexList;
+    if (list.length > 0) {
+      const values: (readonly string[] | undefined)[] = new Array(list.length);
+      for (let i = 0; i < list.length; i++) {
+        const idx = list[i]!;
+        const now = idx.keysOf(e.obj);
+        values[i] = now;
+        const before = prev?.indexValues?.[i];
+        if (prev && before && sameValues(before, now)) {
+          for (const v of now) moveInIndex(idx, v, prev, e);
+        } else {
+          if (prev && before) for (const v of before) removeFromIndex(idx, v, prev);
+          for (const v of now) addToIndex(idx, v, e);
+        }
+      }
+      e.indexValues = values;
     }
-    const uids = ownerUids(e.obj);
+    const uids = prev?.ownerUids && sameOwners(prev.ownerUids, e.obj) ? prev.ownerUids : ownerUids(e.obj);
+    if (prev?.ownerUids && prev.ownerUids !== uids) this.#dropDependent(prev);
     if (uids.length > 0) {
       e.ownerUids = uids;
-      const ref = `${t.type.key}\u0000${e.key}`;
+      const ref = (e.ref = prev?.ref ?? `${t.type.key}\u0000${e.key}`);
       for (const u of uids) {
-        let s = this.#dependents.get(u);
-        if (!s) {
-          s = new Set();
-          this.#dependents.set(u, s);
+        let set = this.#dependents.get(u);
+        if (!set) {
+          set = new Set();
+          this.#dependents.set(u, set);
         }
-        s.add(ref);
+        // Delete first: a dependent written last comes last, as on insertion.
+        set.delete(ref);
+        set.add(ref);
       }
     }
   }
@@ -378,17 +466,20 @@ export class MemoryObjectStore implements ObjectStore {
       nsMap.delete(e.key);
       if (nsMap.size === 0) t.byNs.delete(e.ns);
     }
-    for (const [name, idx] of t.indexes) {
-      for (const v of e.indexValues?.get(name) ?? []) removeFromIndex(idx, v, e.key);
+    for (let i = 0; i < t.indexList.length; i++) {
+      for (const v of e.indexValues?.[i] ?? []) removeFromIndex(t.indexList[i]!, v, e);
     }
-    if (e.ownerUids) {
-      const ref = `${t.type.key}\u0000${e.key}`;
-      for (const u of e.ownerUids) {
-        const s = this.#dependents.get(u);
-        if (s) {
-          s.delete(ref);
-          if (s.size === 0) this.#dependents.delete(u);
-        }
+    if (e.ownerUids) this.#dropDependent(e);
+  }
+
+  #dropDependent(e: Entry): void {
+    const ref = e.ref;
+    if (!ref || !e.ownerUids) return;
+    for (const u of e.ownerUids) {
+      const set = this.#dependents.get(u);
+      if (set) {
+        set.delete(ref);
+        if (set.size === 0) this.#dependents.delete(u);
       }
     }
   }
@@ -433,7 +524,7 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   #validate(t: Table, obj: KubeObject, ctx: { operation: 'create' | 'update'; old?: KubeObject }): void {
-    const errs: FieldError[] = objectMetaErrors(obj.metadata, { namespaced: t.type.namespaced, nameRule: t.type.nameRule });
+    const errs: FieldError[] = objectMetaErrors(obj.metadata, { namespaced: t.type.namespaced, nameRule: t.type.nameRule }, ctx.old?.metadata);
     if (t.type.validate) errs.push(...t.type.validate(obj, ctx));
     if (errs.length > 0) throw invalid(t.type, String(obj.metadata.name ?? obj.metadata.generateName ?? ''), toCauses(errs));
   }
@@ -530,13 +621,42 @@ export class MemoryObjectStore implements ObjectStore {
     return this.#applyUpdate(t, e, o, opts);
   }
 
-  /** The update pipeline shared by update, mutate and the API's patch. */
+  derive(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    name: string,
+    fn: (current: KubeObject) => KubeObject | undefined,
+    opts?: UpdateOptions,
+  ): KubeObject {
+    this.#assertWritable();
+    const t = this.#table(resource);
+    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
+    if (!e) throw notFound(t.type, name);
+    let out: KubeObject | undefined;
+    this.#inMutateFn = true;
+    try {
+      out = fn(e.obj);
+    } finally {
+      this.#inMutateFn = false;
+    }
+    if (out === undefined || out === e.obj) return e.obj;
+    if (!isObject(out) || !isObject(out.metadata)) throw badRequest(`the object must be a JSON object of kind ${t.type.kind} with metadata`);
+    // The update pipeline writes to the top level and to metadata: those two are copied, the rest stays shared.
+    const o = { ...out, metadata: { ...out.metadata } };
+    if (o.apiVersion !== t.type.apiVersion || o.kind !== t.type.kind) return this.#applyUpdate(t, e, this.#intake(t, o), opts);
+    delete o.metadata.managedFields;
+    delete o.metadata.selfLink;
+    return this.#applyUpdate(t, e, o, opts);
+  }
+
+  /** The update pipeline shared by update, mutate, derive and the API's patch. */
   #applyUpdate(t: Table, e: Entry, incoming: KubeObject, opts: UpdateOptions | undefined): KubeObject {
     const old = e.obj;
     let next: KubeObject;
     if (opts?.subresource === 'status') {
       if (!t.type.subresources.status) throw notFound(t.type, `${String(old.metadata.name)}/status`);
-      next = this.#copy(old);
+      // Only status comes from the caller: everything else is the stored (frozen) parts, shared.
+      next = { ...old, metadata: { ...old.metadata } };
       if (incoming.status === undefined) delete next.status;
       else next.status = incoming.status;
     } else {
@@ -575,6 +695,7 @@ export class MemoryObjectStore implements ObjectStore {
     }
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     next.metadata.generation = old.metadata.generation ?? 1;
+    shareUnchanged(next, old);
     this.#validate(t, next, { operation: 'update', old });
     const bodyChanged = !sameIgnoring(next, old, t.type.subresources.status ? IGNORE_WITH_STATUS : IGNORE_META);
     if (bodyChanged) next.metadata.generation = (old.metadata.generation ?? 1) + 1;
@@ -586,7 +707,7 @@ export class MemoryObjectStore implements ObjectStore {
     }
     if (!bodyChanged && !this.#restChanged(t, next, old)) return old;
     if (opts?.dryRun) return deepFreeze(next);
-    return this.#commitPut(t, next, e, this.#now());
+    return this.#commitPut(t, next, e, this.#now(), opts?.subresource === 'status');
   }
 
   /** Metadata (or status, for kinds with a status subresource) differs. */
@@ -596,17 +717,16 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   /** Stamps a resourceVersion, persists, stores, records and announces ADDED/MODIFIED. */
-  #commitPut(t: Table, o: KubeObject, prev: Entry | undefined, now: number): KubeObject {
+  #commitPut(t: Table, o: KubeObject, prev: Entry | undefined, now: number, statusOnly = false): KubeObject {
     const rv = this.#rv + 1;
     o.metadata.resourceVersion = String(rv);
     const obj = deepFreeze(o);
     const ns = t.type.namespaced ? (obj.metadata.namespace as string) : '';
     const name = obj.metadata.name as string;
-    this.#persistPut(t, ns, name, obj);
+    this.#persistPut(t, ns, name, obj, statusOnly);
     this.#rv = rv;
-    const entry: Entry = { obj, rv, key: keyOf(ns, name), ns, updatedAt: now };
-    if (prev) this.#indexRemove(t, prev);
-    this.#indexInsert(t, entry);
+    const entry: Entry = { obj, rv, key: prev?.key ?? keyOf(ns, name), ns, updatedAt: now };
+    this.#indexPut(t, entry, prev);
     const ev: HistoryEvent = prev ? { type: 'MODIFIED', rv, object: obj, prev: prev.obj } : { type: 'ADDED', rv, object: obj };
     this.#record(t, ev);
     return obj;
@@ -618,7 +738,7 @@ export class MemoryObjectStore implements ObjectStore {
     const base = last ?? this.#copy(e.obj);
     base.metadata.resourceVersion = String(rv);
     const obj = deepFreeze(base);
-    this.#persistRemove(t, e.ns, String(obj.metadata.name));
+    this.#persistRemove(t, e.ns, String(obj.metadata.name), rv);
     this.#rv = rv;
     this.#indexRemove(t, e);
     this.#record(t, { type: 'DELETED', rv, object: obj, prev: e.obj });
@@ -631,34 +751,39 @@ export class MemoryObjectStore implements ObjectStore {
     return obj;
   }
 
-  #persistPut(t: Table, ns: string, name: string, obj: KubeObject): void {
+  /**
+   * `statusOnly`: a write through the status subresource. Status is what the controllers
+   * observe and write again after a restart (a Fleet's counts follow its GameServers,
+   * which are batched themselves), so it is batched for sync kinds too: a Fleet's status
+   * changes with every allocation, and an fsync each would bound the allocation rate.
+   */
+  #persistPut(t: Table, ns: string, name: string, obj: KubeObject, statusOnly = false): void {
     const p = this.#persistence;
     if (!p || !t.type.persist) return;
-    const file = p.fileOf(t.type.key, ns, name);
-    if (t.type.persist === 'batched') {
+    if (t.type.persist === 'batched' || statusOnly) {
       // Serialized when the batch is written: only the last version of a busy object costs.
-      p.schedule(file, () => this.json(obj));
+      // Not through the json() cache: most versions are never read back, and the cache would keep each one's text as long as the history keeps the version.
+      p.scheduleWrite({ resource: t.type.key, namespace: ns, name }, () => this.#json.get(obj) ?? this.#stringify(obj), t.type.persist);
       return;
     }
     try {
-      p.writeSync(file, this.json(obj));
+      p.writeSync({ resource: t.type.key, namespace: ns, name }, this.json(obj));
     } catch (err) {
-      throw internalError(`could not persist ${t.type.plural} "${name}" to ${file}: ${errorMessage(err)}`, err);
+      throw internalError(`could not persist ${t.type.plural} "${name}" to ${p.fileOf(t.type.key, ns, name)}: ${errorMessage(err)}`, err);
     }
   }
 
-  #persistRemove(t: Table, ns: string, name: string): void {
+  #persistRemove(t: Table, ns: string, name: string, rv: number): void {
     const p = this.#persistence;
     if (!p || !t.type.persist) return;
-    const file = p.fileOf(t.type.key, ns, name);
     if (t.type.persist === 'batched') {
-      p.schedule(file, null);
+      p.scheduleRemove({ resource: t.type.key, namespace: ns, name }, String(rv));
       return;
     }
     try {
-      p.removeSync(file);
+      p.removeSync({ resource: t.type.key, namespace: ns, name });
     } catch (err) {
-      throw internalError(`could not remove ${file}: ${errorMessage(err)}`, err);
+      throw internalError(`could not remove ${p.fileOf(t.type.key, ns, name)}: ${errorMessage(err)}`, err);
     }
   }
 
@@ -800,7 +925,7 @@ export class MemoryObjectStore implements ObjectStore {
     try {
       for (let i = 0; i < this.#queue.length; i++) {
         const { table, ev } = this.#queue[i]!;
-        for (const w of table.watchers) this.#deliver(w, ev);
+        this.#fanOut(table, ev);
         if (this.#listeners.size > 0) {
           const change: ChangeEvent = { resource: table.type.key, type: ev.type, object: ev.object, resourceVersion: ev.rv, ...(ev.prev ? { oldObject: ev.prev } : {}) };
           for (const l of this.#listeners) {
@@ -816,6 +941,63 @@ export class MemoryObjectStore implements ObjectStore {
       this.#queue = [];
       this.#dispatching = false;
     }
+  }
+
+  /**
+   * Delivers one event to the watchers that can match it: every watcher without a pinned
+   * name, and those pinned to the event's object name. A table with thousands of SDK
+   * servers' single-object watches costs O(1) per event instead of O(watchers). Order
+   * of delivery is the watchers' order of creation, as it would be over one set.
+   */
+  #fanOut(t: Table, ev: HistoryEvent): void {
+    const named = t.watchersByName.size > 0 ? t.watchersByName.get(String(ev.object.metadata.name)) : undefined;
+    if (!named) {
+      for (const w of t.watchersOfAll) this.#deliver(w, ev);
+      return;
+    }
+    if (t.watchersOfAll.size === 0) {
+      for (const w of named) this.#deliver(w, ev);
+      return;
+    }
+    const ia = t.watchersOfAll.values();
+    const ib = named.values();
+    let a: WatcherState | undefined = ia.next().value;
+    let b: WatcherState | undefined = ib.next().value;
+    while (a || b) {
+      if (a && (!b || a.seq < b.seq)) {
+        this.#deliver(a, ev);
+        a = ia.next().value;
+      } else if (b) {
+        this.#deliver(b, ev);
+        b = ib.next().value;
+      }
+    }
+  }
+
+  #addWatcher(t: Table, w: WatcherState): void {
+    t.watchers.add(w);
+    if (w.onlyName === undefined) {
+      t.watchersOfAll.add(w);
+      return;
+    }
+    let set = t.watchersByName.get(w.onlyName);
+    if (!set) {
+      set = new Set();
+      t.watchersByName.set(w.onlyName, set);
+    }
+    set.add(w);
+  }
+
+  #removeWatcher(t: Table, w: WatcherState): void {
+    t.watchers.delete(w);
+    if (w.onlyName === undefined) {
+      t.watchersOfAll.delete(w);
+      return;
+    }
+    const set = t.watchersByName.get(w.onlyName);
+    if (!set) return;
+    set.delete(w);
+    if (set.size === 0) t.watchersByName.delete(w.onlyName);
   }
 
   /** Runs `fn` with dispatch held, then delivers whatever `fn` (or listeners) queued. */
@@ -873,9 +1055,10 @@ export class MemoryObjectStore implements ObjectStore {
       if (from < t.compactedRv) throw gone(`too old resource version: ${from} (${t.compactedRv})`);
       if (from > this.#rv) throw gone(`too large resource version: ${from}, current: ${this.#rv}; the store restarted or lost recent writes: relist`);
     }
-    const w: WatcherState = { table: t, namespace, label, field, onEvent, lastRv: from ?? this.#rv, stopped: false };
+    const onlyName = field.requirements.find((r) => r.field === 'metadata.name' && r.op === '=')?.value;
+    const w: WatcherState = { seq: ++this.#watcherSeq, onlyName, table: t, namespace, label, field, onEvent, lastRv: from ?? this.#rv, stopped: false };
     this.#exclusive(() => {
-      t.watchers.add(w);
+      this.#addWatcher(t, w);
       if (from === undefined) {
         const initial: KubeObject[] = [];
         const source = namespace !== undefined ? t.byNs.get(namespace)?.values() : t.byKey.values();
@@ -911,7 +1094,7 @@ export class MemoryObjectStore implements ObjectStore {
       stop: () => {
         if (w.stopped) return;
         w.stopped = true;
-        t.watchers.delete(w);
+        this.#removeWatcher(t, w);
         if (w.timer) clearInterval(w.timer);
       },
     };
@@ -956,6 +1139,8 @@ export class MemoryObjectStore implements ObjectStore {
         if (w.timer) clearInterval(w.timer);
       }
       t.watchers.clear();
+      t.watchersOfAll.clear();
+      t.watchersByName.clear();
     }
     this.#listeners.clear();
     await this.#persistence?.close();
@@ -965,6 +1150,74 @@ export class MemoryObjectStore implements ObjectStore {
   async flush(): Promise<void> {
     await this.#persistence?.flush();
   }
+
+  /** Writes batched changes and folds the change log into the object files now (tests, benchmarks). */
+  async compact(): Promise<void> {
+    await this.#persistence?.compact();
+  }
+}
+
+/**
+ * Replaces every part of `next` that equals the same part of `old` by old's (stored,
+ * frozen) one, below the top level and below metadata, which stay `next`'s own. An
+ * update then shares what it left alone with the version before: nothing of it to
+ * freeze, keep twice or compare deeply again, and a validator can tell by identity what
+ * changed (`ValidationContext.old`).
+ */
+function shareUnchanged(next: KubeObject, old: KubeObject): void {
+  for (const k in next) {
+    if (k === 'metadata') continue;
+    const ov = old[k];
+    if (ov === undefined) continue;
+    const nv = next[k];
+    const v = shared(nv, ov);
+    if (v !== nv) next[k] = v;
+  }
+  const nm = next.metadata as Record<string, unknown>;
+  const om = old.metadata as Record<string, unknown>;
+  for (const k in nm) {
+    const ov = om[k];
+    if (typeof ov !== 'object' || ov === null) continue;
+    const nv = nm[k];
+    const v = shared(nv, ov);
+    if (v !== nv) nm[k] = v;
+  }
+}
+
+/** `old` when the two are equal JSON values (as `deepEqual`); else `next`, its parts equal to old's replaced by them. */
+function shared(next: unknown, old: unknown): unknown {
+  if (next === old) return old;
+  if (typeof next !== 'object' || next === null || typeof old !== 'object' || old === null) return next;
+  if (Object.isFrozen(next)) return deepEqual(next, old) ? old : next;
+  if (Array.isArray(next)) {
+    if (!Array.isArray(old)) return next;
+    let same = next.length === old.length;
+    const n = Math.min(next.length, old.length);
+    for (let i = 0; i < n; i++) {
+      const nv: unknown = next[i];
+      const v = shared(nv, old[i]);
+      if (v !== nv) next[i] = v;
+      if (v !== old[i]) same = false;
+    }
+    return same ? old : next;
+  }
+  if (Array.isArray(old)) return next;
+  const n = next as Record<string, unknown>;
+  const o = old as Record<string, unknown>;
+  let same = true;
+  let count = 0;
+  for (const k in n) {
+    const nv = n[k];
+    if (nv === undefined) continue;
+    count++;
+    const ov = o[k];
+    const v = ov === undefined ? nv : shared(nv, ov);
+    if (v !== nv) n[k] = v;
+    if (v !== ov) same = false;
+  }
+  if (!same) return next;
+  for (const k in o) if (o[k] !== undefined) count--;
+  return count === 0 ? old : next;
 }
 
 const IGNORE_META: ReadonlySet<string> = new Set(['metadata', 'apiVersion', 'kind']);
@@ -1004,6 +1257,35 @@ function sameIgnoring(a: KubeObject, b: KubeObject, ignore: ReadonlySet<string>)
   return n === 0;
 }
 
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameOwners(uids: readonly string[], o: KubeObject): boolean {
+  const refs = o.metadata.ownerReferences;
+  if (!Array.isArray(refs) || refs.length !== uids.length) return false;
+  for (let i = 0; i < refs.length; i++) if (refs[i]?.uid !== uids[i]) return false;
+  return true;
+}
+
+/** `next` replaces `prev` under an unchanged value: last in an unordered bucket (as re-inserted), in place among equals in an ordered one. */
+function moveInIndex(idx: Index, value: string, prev: Entry, next: Entry): void {
+  const m = idx.map.get(value);
+  if (!m) {
+    addToIndex(idx, value, next);
+    return;
+  }
+  m.delete(prev.key);
+  m.set(next.key, next);
+  const list = idx.sorted?.get(value);
+  if (!list) return;
+  if (idx.compare!(prev.obj, next.obj) === 0 && list.replace(prev, next)) return;
+  list.remove(prev);
+  list.insert(next);
+}
+
 function addToIndex(idx: Index, value: string, e: Entry): void {
   let m = idx.map.get(value);
   if (!m) {
@@ -1011,13 +1293,26 @@ function addToIndex(idx: Index, value: string, e: Entry): void {
     idx.map.set(value, m);
   }
   m.set(e.key, e);
+  if (idx.sorted) {
+    let list = idx.sorted.get(value);
+    if (!list) {
+      const cmp = idx.compare!;
+      list = new SortedList<Entry>((a, b) => cmp(a.obj, b.obj));
+      idx.sorted.set(value, list);
+    }
+    list.insert(e);
+  }
 }
 
-function removeFromIndex(idx: Index, value: string, key: string): void {
+function removeFromIndex(idx: Index, value: string, e: Entry): void {
   const m = idx.map.get(value);
   if (!m) return;
-  m.delete(key);
+  m.delete(e.key);
   if (m.size === 0) idx.map.delete(value);
+  const list = idx.sorted?.get(value);
+  if (!list) return;
+  list.remove(e);
+  if (list.size === 0) idx.sorted!.delete(value);
 }
 
 function ownerUids(o: KubeObject): readonly string[] {

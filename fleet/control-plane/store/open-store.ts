@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   historyLimit?: number;
   /** Max delay of batched (GameServer) writes; default 100 ms. */
   batchIntervalMs?: number;
+  /** Fold the change log of batched writes into the object files past this size; default 64 MiB. */
+  compactBytes?: number;
   /** Default BOOKMARK interval of watches that allow them; default 60 s. */
   bookmarkIntervalMs?: number;
   logger?: Logger;
@@ -39,13 +41,13 @@ export function openStore(opts: OpenStoreOptions = {}): MemoryObjectStore {
     persistence = new FilePersistence({
       dataDir: opts.dataDir,
       ...(opts.batchIntervalMs !== undefined ? { batchIntervalMs: opts.batchIntervalMs } : {}),
+      ...(opts.compactBytes !== undefined ? { compactBytes: opts.compactBytes } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     try {
       initialResourceVersion = persistence.loadResourceVersion();
-      for (const t of registry.all()) {
-        if (t.persist && t.stored) initial.set(t.key, persistence.load(t.key));
-      }
+      const kept = registry.all().flatMap((t) => (t.persist && t.stored ? [{ key: t.key, persist: t.persist }] : []));
+      for (const [key, objects] of persistence.loadAll(kept)) initial.set(key, objects);
     } catch (err) {
       persistence.abandon();
       throw err;

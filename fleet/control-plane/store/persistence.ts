@@ -1,14 +1,27 @@
 /**
- * The data dir: one JSON file per object at
+ * The data dir. Objects live one JSON file each at
  * `<dataDir>/objects/<resource key>/<namespace or _>/<name>.json`.
  *
- * `sync` kinds are written before the write returns: temp file, fsync, rename, fsync of
- * the folder. `batched` kinds are queued and written within `batchIntervalMs` by async
- * I/O (no fsync): a crash may lose the last batch, never leave a half-written file.
+ * `sync` writes reach their file before the write returns: temp file, fsync, rename, fsync
+ * of the folder. `batched` writes are appended to a change log (`changes-<n>.log`, one
+ * JSON record a line) within `batchIntervalMs` by async I/O, without fsync: one append
+ * per batch however many objects changed, instead of a file each. The log is folded into
+ * the object files later (compaction): once the store has been quiet for a batch
+ * interval, when the log passes `compactBytes`, and on close, so a cleanly closed data
+ * dir holds object files only. A crash may lose the last batch; a record cut short at
+ * the end of a log is dropped on load; no object file is ever half-written (temp file +
+ * rename).
+ *
+ * Loading reads the object files, then replays the logs in order. A record applies only
+ * when its resourceVersion is newer than what is there, so replaying a log that was
+ * already folded in (a crash during compaction) changes nothing. Records of `sync`
+ * kinds (their status writes) never create an object: a sync kind exists exactly when
+ * its file does.
+ *
  * A `LOCK` file with the owner's pid keeps two processes off one data dir.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
+import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../../../common/log.ts';
 import { errorMessage } from '../../../common/errors.ts';
@@ -16,6 +29,9 @@ import type { KubeObject } from './types.ts';
 
 const FORMAT = 1;
 const CLUSTER_DIR = '_';
+const LOG_NAME = /^changes-(\d+)\.log$/;
+/** Objects serialized for the change log between two turns of the event loop. */
+const SERIALIZE_SLICE = 64;
 
 /** The data dir can't be used: a corrupt file, a second process, a wrong format. */
 export class StoreLoadError extends Error {
@@ -29,17 +45,46 @@ export class StoreLoadError extends Error {
 
 export interface FilePersistenceOptions {
   dataDir: string;
-  /** How long a batched write may wait; default 100 ms. */
+  /** How long a batched write may wait before it is in the change log; default 100 ms. */
   batchIntervalMs?: number;
-  /** How many batched files are written at once; default 32. */
+  /** Fold the change log into the object files when it grows past this; default 64 MiB (a second or so to replay on start). */
+  compactBytes?: number;
+  /** How many object files compaction writes at once; default 8 (a trickle beside the API's work). */
   writeConcurrency?: number;
   logger?: Logger;
 }
 
-interface Pending {
-  file: string;
-  /** null = delete; a function is called when the batch is written. */
+/** How a resource is kept: see `Persistence` in resources/types.ts. */
+export type PersistMode = 'sync' | 'batched';
+
+/** Which object a batched write is about. */
+export interface ObjectRef {
+  resource: string;
+  /** `''` for cluster-scoped kinds. */
+  namespace: string;
+  name: string;
+}
+
+interface Change {
+  /** `resource\0namespace\0name`: cheaper than the path, which only compaction needs. */
+  key: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  /** The object's JSON (a function: computed when the batch is written); null = removed. */
   json: string | (() => string) | null;
+  /** A removal's resourceVersion (replay drops only older versions). */
+  rv?: string;
+  /** The file of a sync kind: a later synchronous write of it must win over this one. */
+  guarded: boolean;
+  /** Order of writes, compared with `#syncWritten`. */
+  seq: number;
+}
+
+interface OpenLog {
+  file: string;
+  handle: Promise<FileHandle>;
+  bytes: number;
 }
 
 export class FilePersistence {
@@ -47,12 +92,25 @@ export class FilePersistence {
   readonly #objectsDir: string;
   readonly #lockFile: string;
   readonly #batchIntervalMs: number;
+  readonly #compactBytes: number;
   readonly #concurrency: number;
   readonly #log: Logger | undefined;
   readonly #knownDirs = new Set<string>();
-  #pending = new Map<string, Pending>();
+  /** Batched writes not yet in a change log. */
+  #pending = new Map<string, Change>();
+  /** Batched writes in a change log, not yet in their object files. */
+  #dirty = new Map<string, Change>();
+  /** Last synchronous write (or removal) of each file, by `#seq`. */
+  readonly #syncWritten = new Map<string, number>();
+  #seq = 0;
+  #current: OpenLog | undefined;
+  #nextLog = 1;
+  /** Logs no longer appended to, removed once a compaction has folded them in. */
+  #retired: string[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
+  #compacting: Promise<void> | undefined;
   #closed = false;
   #writeErrors = 0;
   #resourceVersion = 0;
@@ -64,7 +122,8 @@ export class FilePersistence {
     this.#objectsDir = path.join(this.dataDir, 'objects');
     this.#lockFile = path.join(this.dataDir, 'LOCK');
     this.#batchIntervalMs = opts.batchIntervalMs ?? 100;
-    this.#concurrency = opts.writeConcurrency ?? 32;
+    this.#compactBytes = opts.compactBytes ?? 64 * 1024 * 1024;
+    this.#concurrency = opts.writeConcurrency ?? 8;
     this.#log = opts.logger;
     try {
       fs.mkdirSync(this.#objectsDir, { recursive: true });
@@ -148,11 +207,69 @@ export class FilePersistence {
     return path.join(this.#objectsDir, resourceKey, namespace || CLUSTER_DIR, `${name}.json`);
   }
 
+  // -------------------------------------------------------------------------------------
+  // loading
+
   /**
-   * Every stored object of `resourceKey`. Throws StoreLoadError naming the file for
-   * anything unreadable. Leftover temp files of an interrupted write are removed.
+   * Every stored object of the given resources: the object files, then the change logs
+   * a run that did not close cleanly left behind (they are folded into the files by the
+   * next compaction). Throws StoreLoadError naming the file for anything unreadable.
+   * Leftover temp files of an interrupted write are removed.
    */
-  load(resourceKey: string): KubeObject[] {
+  loadAll(resources: readonly { key: string; persist: PersistMode }[]): Map<string, KubeObject[]> {
+    const byResource = new Map<string, Map<string, KubeObject>>();
+    const modes = new Map<string, PersistMode>();
+    for (const r of resources) {
+      modes.set(r.key, r.persist);
+      const m = new Map<string, KubeObject>();
+      for (const o of this.#loadFiles(r.key)) m.set(`${o.metadata.namespace ?? ''}/${o.metadata.name}`, o);
+      byResource.set(r.key, m);
+    }
+    const replayed = new Map<string, { resource: string; namespace: string; name: string }>();
+    for (const { file, n } of this.#logsOnDisk()) {
+      this.#nextLog = Math.max(this.#nextLog, n + 1);
+      this.#retired.push(file);
+      this.#replay(file, (rec) => {
+        const objects = byResource.get(rec.resource);
+        const mode = modes.get(rec.resource);
+        if (!objects || !mode) return; // a kind this control plane no longer keeps
+        const key = `${rec.namespace}/${rec.name}`;
+        const cur = objects.get(key);
+        if (rec.obj) {
+          // A sync kind exists exactly when its file does: its logged status writes only update.
+          if (mode === 'sync' && (!cur || cur.metadata.uid !== rec.obj.metadata.uid)) return;
+          if (cur && Number(cur.metadata.resourceVersion) >= Number(rec.obj.metadata.resourceVersion)) return;
+          objects.set(key, rec.obj);
+        } else {
+          if (!cur || Number(cur.metadata.resourceVersion) >= Number(rec.rv)) return;
+          objects.delete(key);
+        }
+        replayed.set(`${rec.resource}\u0000${key}`, { resource: rec.resource, namespace: rec.namespace, name: rec.name });
+      });
+    }
+    // What the logs changed goes to the object files with the first compaction, after which the logs go.
+    for (const r of replayed.values()) {
+      const obj = byResource.get(r.resource)!.get(`${r.namespace}/${r.name}`);
+      const key = changeKey(r.resource, r.namespace, r.name);
+      this.#dirty.set(key, {
+        key,
+        resource: r.resource,
+        namespace: r.namespace,
+        name: r.name,
+        json: obj ? JSON.stringify(obj) : null,
+        ...(obj ? {} : { rv: '0' }),
+        guarded: modes.get(r.resource) === 'sync',
+        seq: 0,
+      });
+    }
+    if (this.#retired.length > 0) this.#armIdleCompaction();
+    const out = new Map<string, KubeObject[]>();
+    for (const [k, m] of byResource) out.set(k, [...m.values()]);
+    return out;
+  }
+
+  /** The object files of one resource. */
+  #loadFiles(resourceKey: string): KubeObject[] {
     const dir = path.join(this.#objectsDir, resourceKey);
     if (!fs.existsSync(dir)) return [];
     const out: KubeObject[] = [];
@@ -174,8 +291,7 @@ export class FilePersistence {
           throw new StoreLoadError(file, `cannot load ${file}: ${errorMessage(err)}. Fix or remove the file, then start again.`, err);
         }
         const o = obj as KubeObject;
-        const rv = o?.metadata?.resourceVersion;
-        if (typeof o !== 'object' || o === null || typeof o.metadata !== 'object' || o.metadata === null || o.metadata.name !== f.slice(0, -5) || typeof rv !== 'string' || !/^\d+$/.test(rv)) {
+        if (!isStoredObject(o) || o.metadata.name !== f.slice(0, -5)) {
           throw new StoreLoadError(file, `cannot load ${file}: not a stored object (expected metadata.name "${f.slice(0, -5)}" and a numeric metadata.resourceVersion). Fix or remove the file, then start again.`);
         }
         out.push(o);
@@ -184,24 +300,105 @@ export class FilePersistence {
     return out;
   }
 
-  /** Writes now, durably (fsync), before returning. Throws on I/O errors. */
-  writeSync(file: string, json: string): void {
-    this.#pending.delete(file);
+  #logsOnDisk(): { file: string; n: number }[] {
+    const out: { file: string; n: number }[] = [];
+    for (const f of fs.readdirSync(this.dataDir)) {
+      const m = LOG_NAME.exec(f);
+      if (m) out.push({ file: path.join(this.dataDir, f), n: Number(m[1]) });
+    }
+    return out.sort((a, b) => a.n - b.n);
+  }
+
+  /**
+   * Calls `apply` for each record of a change log, in order. Text after the last newline
+   * is a record cut short by a crash: ignored. A complete line that is not a record is
+   * damage: StoreLoadError.
+   */
+  #replay(file: string, apply: (rec: { resource: string; namespace: string; name: string; obj?: KubeObject; rv?: string }) => void): void {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new StoreLoadError(file, `cannot read the change log ${file}: ${errorMessage(err)}`, err);
+    }
+    const end = text.lastIndexOf('\n');
+    if (end < text.length - 1) {
+      this.#log?.warn({ file, bytes: text.length - end - 1 }, 'the change log ends in a record cut short (a crash while writing it); that last change is lost');
+    }
+    let start = 0;
+    let line = 0;
+    while (start <= end) {
+      const nl = text.indexOf('\n', start);
+      const raw = text.slice(start, nl);
+      start = nl + 1;
+      line++;
+      if (raw === '') continue;
+      const bad = (why: string): StoreLoadError =>
+        new StoreLoadError(file, `cannot load the change log ${file}, line ${line}: ${why}. Remove the file to start from the object files alone (losing the changes it holds), then start again.`);
+      let rec: { r?: unknown; o?: unknown; d?: { ns?: unknown; n?: unknown; rv?: unknown } };
+      try {
+        rec = JSON.parse(raw) as typeof rec;
+      } catch (err) {
+        throw bad(`not JSON (${errorMessage(err)})`);
+      }
+      if (typeof rec.r !== 'string') throw bad('no resource ("r")');
+      if (rec.o !== undefined) {
+        const o = rec.o as KubeObject;
+        if (!isStoredObject(o)) throw bad('"o" is not a stored object (metadata.name and a numeric metadata.resourceVersion)');
+        apply({ resource: rec.r, namespace: typeof o.metadata.namespace === 'string' ? o.metadata.namespace : '', name: o.metadata.name!, obj: o });
+      } else if (rec.d && typeof rec.d.ns === 'string' && typeof rec.d.n === 'string' && typeof rec.d.rv === 'string' && /^\d+$/.test(rec.d.rv)) {
+        apply({ resource: rec.r, namespace: rec.d.ns, name: rec.d.n, rv: rec.d.rv });
+      } else {
+        throw bad('neither an object ("o") nor a removal ("d" with ns, n and a numeric rv)');
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------
+  // writing
+
+  /** Writes an object's file now, durably (fsync), before returning. Throws on I/O errors. */
+  writeSync(ref: ObjectRef, json: string): void {
+    const file = this.fileOf(ref.resource, ref.namespace, ref.name);
+    this.#overtake(ref);
     this.#ensureDir(path.dirname(file));
     writeFileAtomicSync(file, json, true);
   }
 
-  /** Removes now, durably. */
-  removeSync(file: string): void {
-    this.#pending.delete(file);
+  /** Removes an object's file now, durably. */
+  removeSync(ref: ObjectRef): void {
+    const file = this.fileOf(ref.resource, ref.namespace, ref.name);
+    this.#overtake(ref);
     fs.rmSync(file, { force: true });
     fsyncDir(path.dirname(file));
   }
 
-  /** Queues a write (json, or a function giving it at write time) or a removal (null) for the next batch. */
-  schedule(file: string, json: string | (() => string) | null): void {
+  /** A synchronous write replaces whatever batched write of the same object is waiting. */
+  #overtake(ref: ObjectRef): void {
+    const key = changeKey(ref.resource, ref.namespace, ref.name);
+    this.#pending.delete(key);
+    this.#dirty.delete(key);
+    this.#syncWritten.set(key, ++this.#seq);
+  }
+
+  /**
+   * Queues a write of an object for the next batch: its JSON, or a function giving it
+   * when the batch is written. `kind`: how the resource is kept otherwise (`sync`: the
+   * status writes of a sync kind, which a later synchronous write overtakes).
+   */
+  scheduleWrite(ref: ObjectRef, json: string | (() => string), kind: PersistMode = 'batched'): void {
+    this.#schedule(ref, json, undefined, kind === 'sync');
+  }
+
+  /** Queues the removal of an object (deleted at resourceVersion `rv`) for the next batch. */
+  scheduleRemove(ref: ObjectRef, rv: string): void {
+    this.#schedule(ref, null, rv, false);
+  }
+
+  #schedule(ref: ObjectRef, json: string | (() => string) | null, rv: string | undefined, guarded: boolean): void {
     if (this.#closed) return;
-    this.#pending.set(file, { file, json });
+    const key = changeKey(ref.resource, ref.namespace, ref.name);
+    this.#pending.set(key, { key, resource: ref.resource, namespace: ref.namespace, name: ref.name, json, ...(rv !== undefined ? { rv } : {}), guarded, seq: ++this.#seq });
     if (!this.#timer && !this.#flushing) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
@@ -210,7 +407,7 @@ export class FilePersistence {
     }
   }
 
-  /** Writes everything queued so far; resolves when it is on disk (page cache). */
+  /** Writes everything queued so far to the change log; resolves when it is there (page cache). */
   async flush(): Promise<void> {
     if (this.#timer) {
       clearTimeout(this.#timer);
@@ -220,7 +417,7 @@ export class FilePersistence {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending.values()];
     this.#pending = new Map();
-    this.#flushing = this.#writeBatch(batch).finally(() => {
+    this.#flushing = this.#append(batch).finally(() => {
       this.#flushing = undefined;
       if (this.#pending.size > 0 && !this.#closed && !this.#timer) {
         this.#timer = setTimeout(() => {
@@ -232,32 +429,146 @@ export class FilePersistence {
     await this.#flushing;
   }
 
-  async #writeBatch(batch: Pending[]): Promise<void> {
+  async #append(batch: Change[]): Promise<void> {
     try {
       this.#writeState();
     } catch (err) {
       this.#log?.warn({ err: errorMessage(err) }, 'could not write state.json');
     }
-    let i = 0;
-    const worker = async (): Promise<void> => {
-      while (i < batch.length) {
-        const p = batch[i++]!;
-        try {
-          if (p.json === null) {
-            await fsp.rm(p.file, { force: true });
-          } else {
-            await this.#ensureDirAsync(path.dirname(p.file));
-            const tmp = `${p.file}.tmp`;
-            await fsp.writeFile(tmp, typeof p.json === 'function' ? p.json() : p.json);
-            await fsp.rename(tmp, p.file);
+    const lines: string[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const c = batch[i]!;
+      // Serializing a large batch in one go would hold up requests for milliseconds: let them in between.
+      if (i > 0 && i % SERIALIZE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (c.json === null) {
+        lines.push(`{"r":${JSON.stringify(c.resource)},"d":${JSON.stringify({ ns: c.namespace, n: c.name, rv: c.rv ?? '0' })}}`);
+      } else {
+        // Resolved once: compaction writes exactly the text the log holds.
+        if (typeof c.json === 'function') c.json = c.json();
+        lines.push(`{"r":${JSON.stringify(c.resource)},"o":${c.json}}`);
+      }
+    }
+    const text = lines.join('\n') + '\n';
+    try {
+      const log = (this.#current ??= this.#openLog());
+      await (await log.handle).appendFile(text);
+      log.bytes += Buffer.byteLength(text);
+    } catch (err) {
+      this.#writeErrors++;
+      this.#log?.warn({ err: errorMessage(err), changes: batch.length }, 'could not append to the change log; will retry with the next batch');
+      for (const c of batch) if (!this.#pending.has(c.key)) this.#pending.set(c.key, c);
+      return;
+    }
+    for (const c of batch) {
+      // A synchronous write since then overtakes it.
+      if (c.guarded && (this.#syncWritten.get(c.key) ?? 0) > c.seq) continue;
+      this.#dirty.set(c.key, c);
+    }
+    if (this.#current && this.#current.bytes >= this.#compactBytes) void this.#compact();
+    else this.#armIdleCompaction();
+  }
+
+  #openLog(): OpenLog {
+    const file = path.join(this.dataDir, `changes-${String(this.#nextLog++).padStart(6, '0')}.log`);
+    const handle = fsp.open(file, 'a');
+    handle.catch(() => undefined); // the append that awaits it reports the error
+    return { file, handle, bytes: 0 };
+  }
+
+  /** Compaction once nothing was written for a batch interval after the last append. */
+  #armIdleCompaction(): void {
+    if (this.#closed) return;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#pending.size === 0 && !this.#flushing && (this.#dirty.size > 0 || this.#retired.length > 0)) void this.#compact();
+    }, this.#batchIntervalMs);
+    this.#idleTimer.unref();
+  }
+
+  /**
+   * Folds the change logs into the object files: the current log is retired (the next
+   * batch opens a new one), every change in it is written to its object file (temp +
+   * rename), then the retired logs are removed. A change that could not be written stays
+   * for the next compaction, and so do the logs.
+   */
+  #compact(): Promise<void> {
+    if (this.#compacting) return this.#compacting;
+    if (this.#flushing) return this.#flushing.then(() => this.#compact());
+    const log = this.#current;
+    this.#current = undefined;
+    if (log) this.#retired.push(log.file);
+    const retired = this.#retired.slice();
+    const changes = [...this.#dirty.values()];
+    this.#dirty = new Map();
+    this.#compacting = (async () => {
+      if (log) await closeQuietly(log.handle);
+      let failed = false;
+      let i = 0;
+      const worker = async (): Promise<void> => {
+        while (i < changes.length) {
+          const c = changes[i++]!;
+          try {
+            await this.#writeObjectFile(c);
+          } catch (err) {
+            failed = true;
+            this.#writeErrors++;
+            this.#log?.warn({ file: this.fileOf(c.resource, c.namespace, c.name), err: errorMessage(err) }, 'could not write an object file from the change log; the log is kept and it will be tried again');
+            if (!this.#dirty.has(c.key)) this.#dirty.set(c.key, c);
           }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(this.#concurrency, changes.length) }, worker));
+      if (failed) return;
+      // Oldest first, stopping at a failure: a log left behind always has every later one
+      // beside it, so a removal it recorded is replayed after any earlier record of the object.
+      for (const f of retired) {
+        try {
+          await fsp.rm(f, { force: true });
+          this.#retired = this.#retired.filter((x) => x !== f);
         } catch (err) {
-          this.#writeErrors++;
-          this.#log?.warn({ file: p.file, err: errorMessage(err) }, 'could not write a batched object; it will be missing after a restart');
+          this.#log?.warn({ file: f, err: errorMessage(err) }, 'could not remove a folded change log; it is kept (replaying it is harmless) and removed after the next compaction');
+          return;
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#concurrency, batch.length) }, worker));
+    })().finally(() => {
+      this.#compacting = undefined;
+    });
+    return this.#compacting;
+  }
+
+  async #writeObjectFile(c: Change): Promise<void> {
+    const overtaken = (): boolean => c.guarded && (this.#syncWritten.get(c.key) ?? 0) > c.seq;
+    if (overtaken()) return;
+    const file = this.fileOf(c.resource, c.namespace, c.name);
+    if (c.json === null) {
+      await fsp.rm(file, { force: true });
+      return;
+    }
+    await this.#ensureDirAsync(path.dirname(file));
+    const tmp = `${file}.tmp-log`;
+    await fsp.writeFile(tmp, typeof c.json === 'function' ? c.json() : c.json);
+    if (!c.guarded) {
+      await fsp.rename(tmp, file);
+      return;
+    }
+    // A sync kind's file: check and rename in one turn, so a synchronous write of it can't land in between.
+    if (overtaken()) {
+      await fsp.rm(tmp, { force: true });
+      return;
+    }
+    fs.renameSync(tmp, file);
+  }
+
+  /**
+   * Writes what is pending to the change log and folds the log into the object files
+   * now; resolves when done (tests, and benchmarks that want a quiet disk before they
+   * measure). It happens by itself when the store is quiet.
+   */
+  async compact(): Promise<void> {
+    await this.flush();
+    while (this.#compacting) await this.#compacting;
+    if (this.#dirty.size > 0 || this.#retired.length > 0 || this.#current) await this.#compact();
   }
 
   /** Batched writes that failed since start (logged at warn). */
@@ -281,17 +592,38 @@ export class FilePersistence {
   /** Releases the lock without writing anything (a failed open). */
   abandon(): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#closed = true;
     fs.rmSync(this.#lockFile, { force: true });
   }
 
-  /** Flushes, then releases the lock. Idempotent. */
+  /** Writes what is pending, folds the change log into the object files, then releases the lock. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    while (this.#compacting) await this.#compacting;
+    if (this.#dirty.size > 0 || this.#retired.length > 0 || this.#current) await this.#compact();
     this.#writeState();
     fs.rmSync(this.#lockFile, { force: true });
+  }
+}
+
+function changeKey(resource: string, namespace: string, name: string): string {
+  return `${resource}\u0000${namespace}\u0000${name}`;
+}
+
+function isStoredObject(o: KubeObject): boolean {
+  const rv = o?.metadata?.resourceVersion;
+  return typeof o === 'object' && o !== null && typeof o.metadata === 'object' && o.metadata !== null && typeof o.metadata.name === 'string' && typeof rv === 'string' && /^\d+$/.test(rv);
+}
+
+async function closeQuietly(handle: Promise<FileHandle>): Promise<void> {
+  try {
+    await (await handle).close();
+  } catch {
+    // never opened, or already closed: nothing to release
   }
 }
 

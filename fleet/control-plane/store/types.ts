@@ -104,6 +104,16 @@ export interface DeleteOptions extends WriteOptions {
 
 export type ChangeListener = (e: ChangeEvent) => void;
 
+export interface IndexOptions {
+  /**
+   * Keep each index value's objects sorted by this comparator (a total order on the
+   * objects that share a value; ties keep insertion order), so that `byIndex(…, 1)`
+   * and `scanIndex` give the first in that order, e.g. the oldest Ready GameServer.
+   * It must depend only on the object.
+   */
+  orderBy?: (a: KubeObject, b: KubeObject) => number;
+}
+
 /**
  * The object store. Synchronous on purpose: JavaScript runs one thing at a time, so a
  * read-modify-write in one call (`mutate`) is atomic, which is what lets the allocation
@@ -172,6 +182,24 @@ export interface ObjectStore {
   ): KubeObject;
 
   /**
+   * `mutate` without the deep copy, for in-process writers that change a few fields of
+   * an object at a high rate (allocation): `fn` gets the stored object itself (frozen)
+   * and returns a new one built from it — spread the objects on the path to what
+   * changes, keep everything else as it is (shared with the stored version) — or
+   * `undefined` for "no change". Then exactly as `mutate` (validation, events). What `fn`
+   * returns becomes the store's and is frozen: build it from fresh objects and the
+   * stored parts, not from objects the caller keeps using. `fn` must not write to the
+   * store.
+   */
+  derive(
+    resource: ResourceKey,
+    namespace: string | undefined,
+    name: string,
+    fn: (current: KubeObject) => KubeObject | undefined,
+    opts?: UpdateOptions,
+  ): KubeObject;
+
+  /**
    * Deletes an object and returns its last state. With `metadata.finalizers` non-empty it
    * only sets `deletionTimestamp` (MODIFIED) and returns that; the object goes when an
    * update removes the last finalizer. Dependents (ownerReferences) are deleted in the
@@ -200,16 +228,25 @@ export interface ObjectStore {
   /**
    * Maintains a secondary index: `keysOf(obj)` gives the index values of an object (e.g.
    * `${fleet}/${state}`), updated on every commit. Adding an index with a name in use
-   * replaces it. O(objects) once, then O(index values) per write.
+   * replaces it. O(objects) once, then O(index values) per write (with `orderBy`, plus
+   * O(log n) to find the place and a move of the entries after it).
    */
-  addIndex(resource: ResourceKey, indexName: string, keysOf: (obj: KubeObject) => readonly string[]): void;
+  addIndex(resource: ResourceKey, indexName: string, keysOf: (obj: KubeObject) => readonly string[], opts?: IndexOptions): void;
 
   /**
-   * Objects whose index `indexName` has value `value`, in no particular order (insertion
-   * order of the index entry), at most `limit` of them: O(result), so an allocator
-   * asks for `limit = 1` (or a few candidates) rather than all Ready GameServers.
+   * Objects whose index `indexName` has value `value`, at most `limit` of them: O(result),
+   * so an allocator asks for `limit = 1` (or a few candidates) rather than all Ready
+   * GameServers. Order: the index's `orderBy`; without one, none in particular
+   * (insertion order of the index entry).
    */
   byIndex(resource: ResourceKey, indexName: string, value: string, limit?: number): KubeObject[];
+
+  /**
+   * The same objects as `byIndex`, in the same order, one at a time: a caller looking for
+   * the first that fits pays only for those it looks at. Do not write to the store while
+   * iterating (take what you need, stop, then write).
+   */
+  scanIndex(resource: ResourceKey, indexName: string, value: string): IterableIterator<KubeObject>;
 
   /** How many objects the index holds under `value`, without listing them. */
   indexSize(resource: ResourceKey, indexName: string, value: string): number;
