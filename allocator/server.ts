@@ -3,6 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import express from 'express';
 import type { Logger } from '../common/log.ts';
+import type { PolicyConfig } from '../fleet/autoscaler/config.ts';
+import { fleetLabelsReader } from '../fleet/autoscaler/fleet-labels.ts';
+import { AutoscalerService } from '../fleet/autoscaler/service.ts';
+import { ConfigMapStore } from '../fleet/autoscaler/store.ts';
+import { WEBHOOK_PATH, webhookHandler } from '../fleet/autoscaler/webhook.ts';
 import { sendError, errorHandler } from './api/errors.ts';
 import { apiRouter } from './api/routes.ts';
 import { AllocatorCore, type CoreOptions } from './core.ts';
@@ -33,6 +38,13 @@ export interface AllocatorOptions {
   logger: Logger;
   /** Everything else of the core (queue grace, timeouts, replica name). */
   core?: Omit<CoreOptions, 'k' | 'profiles' | 'policy' | 'log' | 'metrics'>;
+  /**
+   * The demand-aware FleetAutoscaler webhook (fleet/autoscaler/) at POST
+   * /_sdfleet/autoscaler/review, fed by this allocator's queue and GameServer informers;
+   * `base` is the settings the `sdfleet-autoscaler` ConfigMap is laid over. Default on;
+   * false turns it off.
+   */
+  autoscaler?: false | { base?: PolicyConfig };
 }
 
 export interface RunningAllocator {
@@ -42,6 +54,8 @@ export interface RunningAllocator {
   identity: IdentityService;
   metrics: AllocatorMetrics;
   realtime: Realtime;
+  /** The FleetAutoscaler webhook's engine (its status() for the admin page), unless turned off. */
+  autoscaler: AutoscalerService | undefined;
   stop(): Promise<void>;
 }
 
@@ -82,6 +96,21 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
   app.get(`${PREFIX}/metrics`, metricsHandler);
   app.get('/metrics', metricsHandler);
 
+  // The FleetAutoscaler webhook: Agones calls it with no credentials, so it sits before
+  // sign-in. It only reads (the queue, the GameServers) and answers a number.
+  const autoscaler = o.autoscaler === false ? undefined : new AutoscalerService({
+    views: { synced: () => core.ready, queue: core.queue, gameServers: core.fleet, profiles: o.profiles, fleetLabels: fleetLabelsReader(o.k.custom) },
+    store: new ConfigMapStore(o.k.core),
+    isWriter: () => core.isLeader,
+    metrics: metrics.registry,
+    log: log.child({ part: 'autoscaler' }),
+    ...(o.autoscaler?.base ? { base: o.autoscaler.base } : {}),
+  });
+  if (autoscaler) {
+    const review = webhookHandler(autoscaler, log);
+    app.post(WEBHOOK_PATH, (req, res) => review(req, res));
+  }
+
   // Who is asking, once per request; a Set-Cookie when the identity layer renews or mints one.
   app.use(async (req, res, next) => {
     try {
@@ -98,6 +127,11 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
     }
   });
 
+  // What the autoscaler last decided, with the reasons: for admins.
+  app.get(`${PREFIX}/autoscaler/status`, (_req, res) => {
+    if (!(res.locals.auth as Authentication | undefined)?.identity.admin) return sendError(res, 403, 'forbidden', 'the autoscaler status is for admins only (ask to be added to SDFLEET_ADMINS)');
+    res.json({ fleets: autoscaler?.status() ?? [] });
+  });
   app.use(`${PREFIX}/api/v1`, apiRouter({ core, identity, metrics, log, userStore: o.userStore }));
   app.use(PREFIX, pagesRouter({ identity }));
   app.use(PREFIX, (_req, res) => sendError(res, 404, 'not_found', `nothing at this /_sdfleet path; the start page is ${PREFIX}/`));
@@ -171,13 +205,14 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
 
   let stopping: Promise<void> | undefined;
   return {
-    url, port, core, identity, metrics, realtime,
+    url, port, core, identity, metrics, realtime, autoscaler,
     stop: () =>
       (stopping ??= (async () => {
         await realtime.close();
         await proxy.close();
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
+        await autoscaler?.stop();
         await core.stop();
       })()),
   };

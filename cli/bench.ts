@@ -1,6 +1,20 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ALLOCATION_BENCH_DEFAULTS, allocationReport, runAllocationBench } from '../test/bench/allocation.ts';
 import { readyGateReport, runReadyGateBench } from '../test/bench/ready-gate.ts';
-import { intOption } from './run.ts';
+import { PROXY_BENCH_DEFAULTS, proxyReport, runProxyBench } from '../test/bench/proxy.ts';
+import { TARGET_NAMES, type TargetName } from '../test/bench/proxy-targets.ts';
+import { autoscalerReport, runAutoscalerBench } from '../fleet/autoscaler/sim/bench.ts';
+import { intOption, secondsOption } from './run.ts';
+
+/** `1,10,50,200` → [1, 10, 50, 200] (each 1–1,000). */
+function concurrencyList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  const out = parts.map(Number);
+  if (parts.some((p) => p === '') || out.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) {
+    throw new InvalidArgumentError(`--concurrency takes a comma-separated list of whole numbers from 1 to 1000 (e.g. 1,10,50,200), got "${value}".`);
+  }
+  return out;
+}
 
 /** `sdfleet bench <name>`: the benchmarks whose results go into docs/BENCHMARKS.md. */
 export function benchCommand(): Command {
@@ -16,6 +30,121 @@ export function benchCommand(): Command {
       const opts = { runs: f.runs, baselineRuns: f.baselineRuns, baselinePollMs: f.baselinePollMs, progress: (l: string) => process.stderr.write(l + '\n') };
       const result = await runReadyGateBench(opts);
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : readyGateReport(result, opts)) + '\n');
+    });
+  const d = ALLOCATION_BENCH_DEFAULTS;
+  bench
+    .command('allocation')
+    .description(
+      'GameServerAllocations/s and latency against a Fleet of Ready GameServers on the embedded control plane ' +
+        '(real API and store, persistence on, no processes), from a load client in another process; beside a bare ' +
+        'loopback HTTP server in the same run',
+    )
+    .option('--gameservers <n>', 'Ready GameServers in the Fleet', intOption('--gameservers', 1, 20_000), d.gameServers)
+    .addOption(new Option('--concurrency <list>', 'closed-loop runs: concurrent clients, e.g. 1,10,50,200').argParser(concurrencyList).default(d.concurrency, d.concurrency.join(',')))
+    .option('--duration <s>', 'measured seconds per run (pool refills not counted)', secondsOption('--duration'), d.durationSec)
+    .option('--count <n>', 'requests per run at most (0: the duration alone bounds it)', intOption('--count', 0, 10_000_000), d.count)
+    .option('--rate <n>', 'open-loop run at this many allocations/s (0: none)', intOption('--rate', 0, 100_000), d.rate)
+    .option('--rate-connections <n>', 'connections of the open-loop run', intOption('--rate-connections', 1, 1000), d.rateConcurrency)
+    .option('--warmup <n>', 'unmeasured requests to each server first', intOption('--warmup', 0, 1_000_000), d.warmup)
+    .option('--no-baseline', 'skip the bare HTTP baseline')
+    .option('--sdk-servers', 'run an Agones SDK server per GameServer, as with real processes')
+    .option('--cpu-prof-dir <dir>', 'write a CPU profile of the server per measured run there')
+    .option('--json', 'print the result as JSON')
+    .action(async (f: { gameservers: number; concurrency: number[]; duration: number; count: number; rate: number; rateConnections: number; warmup: number; baseline: boolean; sdkServers?: boolean; cpuProfDir?: string; json?: boolean }) => {
+      if (f.duration <= 0 && f.count === 0) throw new InvalidArgumentError('give --duration above 0 or a --count: a run must end.');
+      const opts = {
+        gameServers: f.gameservers,
+        concurrency: f.concurrency,
+        durationSec: f.duration > 0 ? f.duration : 3600,
+        count: f.count,
+        rate: f.rate,
+        rateConcurrency: f.rateConnections,
+        warmup: f.warmup,
+        baseline: f.baseline,
+        ...(f.sdkServers ? { sdkServers: true } : {}),
+        ...(f.cpuProfDir ? { cpuProfileDir: f.cpuProfDir } : {}),
+        progress: (l: string) => process.stderr.write(l + '\n'),
+      };
+      const result = await runAllocationBench(opts);
+      process.stdout.write((f.json ? JSON.stringify(result, null, 2) : allocationReport(result, opts)) + '\n');
+    });
+  const pd = PROXY_BENCH_DEFAULTS;
+  const numbers = (flag: string, min: number) => (value: string): number[] => {
+    const parts = value.split(',').map((x) => x.trim());
+    const out = parts.map(Number);
+    if (value.trim() === '' || parts.some((x) => x === '') || out.some((n) => !Number.isInteger(n) || n < min || n > 1000)) {
+      throw new InvalidArgumentError(`${flag} takes a comma-separated list of whole numbers from ${min} to 1000 (e.g. 1,50), got "${value}".`);
+    }
+    return out;
+  };
+  const targets = (value: string): TargetName[] => {
+    const out = value.split(',').map((x) => x.trim());
+    const bad = out.filter((x) => !(TARGET_NAMES as readonly string[]).includes(x));
+    if (bad.length > 0) throw new InvalidArgumentError(`--targets takes a comma-separated list of ${TARGET_NAMES.join(', ')}; unknown: ${bad.join(', ')}.`);
+    return out as TargetName[];
+  };
+  bench
+    .command('proxy')
+    .description(
+      'Requests/s and latency of a 2 KB response direct to an instance stand-in, through the sdfleet proxy, ' +
+        'configurable-http-proxy (npm) and nginx (Debian; installed where missing, as is wrk), in the same run; ' +
+        'WebSocket echo round trips through each; an 8 MiB image download; the proxy\'s memory while large bodies stream',
+    )
+    .option('--targets <list>', `targets besides direct: ${TARGET_NAMES.join(',')}`, targets, pd.targets)
+    .option('--connections <list>', 'concurrent connections of the HTTP runs, e.g. 1,50', numbers('--connections', 1), pd.connections)
+    .option('--duration <s>', 'measured whole seconds per case (wrk counts in seconds)', intOption('--duration', 1, 600), pd.durationSec)
+    .option('--warmup <s>', 'unmeasured whole seconds before each HTTP case', intOption('--warmup', 0, 60), pd.warmupSec)
+    .option('--rounds <n>', 'rounds of every case (the median round is reported)', intOption('--rounds', 1, 20), pd.rounds)
+    .option('--wrk-threads <n>', 'wrk threads', intOption('--wrk-threads', 1, 64), pd.wrkThreads)
+    .option('--ws-connections <list>', 'concurrent WebSockets of the echo runs (0: none)', numbers('--ws-connections', 0), pd.wsConnections)
+    .option('--no-download', 'skip the 8 MiB image download runs')
+    .option('--memory-mb <n>', 'MiB streamed each way through the sdfleet proxy while its RSS is watched (0: none)', intOption('--memory-mb', 0, 16_384), pd.memoryMb)
+    .option('--json', 'print the result as JSON')
+    .action(async (f: { targets: TargetName[]; connections: number[]; duration: number; warmup: number; rounds: number; wrkThreads: number; wsConnections: number[]; download: boolean; memoryMb: number; json?: boolean }) => {
+      const opts = {
+        ...pd,
+        targets: f.targets,
+        connections: f.connections,
+        durationSec: f.duration,
+        warmupSec: f.warmup,
+        rounds: f.rounds,
+        wrkThreads: f.wrkThreads,
+        wsConnections: f.wsConnections.filter((n) => n > 0),
+        download: f.download,
+        memoryMb: f.memoryMb,
+        progress: (l: string) => process.stderr.write(l + '\n'),
+      };
+      const result = await runProxyBench(opts);
+      process.stdout.write((f.json ? JSON.stringify(result, null, 2) : proxyReport(result, opts)) + '\n');
+    });
+  const collect = (v: string, acc: string[]): string[] => [...acc, v];
+  bench
+    .command('autoscaler')
+    .description(
+      'Simulate a fleet under a session trace with Agones\' semantics (sync, cold start, FIFO queue, scale-down of ' +
+        'unallocated starting ones first) and compare Buffer sizes with sdfleet\'s demand-aware policy (the webhook\'s ' +
+        'own decideReplicas): warm %, waits, GPU-hours and idle GPU-hours. Pure computation, seconds. Traces: CSV files ' +
+        '(arrival_s,session_s,user) or generated ones: gen:office|burst|zones|nights|meetings|flat[,seed=N,days=N,…]',
+    )
+    .requiredOption('--trace <file|gen:…>', 'a trace (repeatable: one table each)', collect, [] as string[])
+    .option('--cold-start <s>', 'creation → Ready: seconds (180), a range (120-240) or lognormal:MEDIAN:SIGMA', '180')
+    .option('--sync <s>', "the FleetAutoscaler's sync interval", secondsOption('--sync'), 30)
+    .option('--policy <p>', 'buffer:N, sdfleet or sdfleet:key=value,… (repeatable; default buffer:0 … buffer:12 and sdfleet)', collect, [] as string[])
+    .option('--history <file|gen:…>', "past days sdfleet's day profile is learned from (repeatable)", collect, [] as string[])
+    .option('--config <file>', 'YAML settings the sdfleet policies start from (as in the sdfleet-autoscaler ConfigMap)')
+    .option('--seed <n>', 'seed of drawn cold starts', intOption('--seed', 0, 2 ** 31), 1)
+    .option('--start <iso>', 'wall-clock time of the trace start (schedules, day profile)', '2024-01-01T00:00:00Z')
+    .option('--json', 'print the result as JSON')
+    .action(async (f: { trace: string[]; coldStart: string; sync: number; policy: string[]; history: string[]; config?: string; seed: number; start: string; json?: boolean }) => {
+      if (!(f.sync > 0)) throw new InvalidArgumentError('--sync must be above 0 seconds.');
+      const result = await runAutoscalerBench({
+        traces: f.trace, coldStart: f.coldStart, syncSeconds: f.sync, policies: f.policy, history: f.history,
+        ...(f.config ? { configFile: f.config } : {}), seed: f.seed, start: f.start,
+      });
+      // One trace: the issue's shape, {"policies": [...]} at the top.
+      const { runs, ...common } = result;
+      const json = runs.length === 1 ? { ...common, ...runs[0] } : result;
+      process.stdout.write((f.json ? JSON.stringify(json, null, 2) : autoscalerReport(result)) + '\n');
     });
   return bench;
 }

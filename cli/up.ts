@@ -15,6 +15,7 @@ import { kubeClients } from '../allocator/kube/clients.ts';
 import { localCookieSecret } from '../allocator/local-secret.ts';
 import { defaultProfiles, loadProfiles } from '../allocator/profiles.ts';
 import { startAllocator } from '../allocator/server.ts';
+import { POLICY_DEFAULTS } from '../fleet/autoscaler/config.ts';
 import { allocatorOptions, type AllocatorFlags } from './allocator.ts';
 import { intOption, stopOnSignal } from './run.ts';
 
@@ -60,12 +61,15 @@ export function upCommand(): Command {
       await mkdir(join(dataDir, 'lib'), { recursive: true });
       await writeFile(join(dataDir, 'lib', '.sdfleet-ready'), JSON.stringify({ image: 'local', version: 'local', mountedAt: new Date().toISOString() }));
       const manifests = (await readdir(f.manifests)).filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => join(f.manifests, n));
+      // The FleetAutoscaler's webhook (k8s/local/fleetautoscaler.yaml) is the allocator's; known once it listens.
+      const services: Record<string, string> = {};
       const embedded = await startEmbedded({
         dataDir,
         port: f.apiPort,
         host: f.host,
         gpus: parseGpuList(f.gpus),
         manifests,
+        services,
         logger: log,
       });
       const { api } = embedded.controlPlane;
@@ -85,7 +89,10 @@ export function upCommand(): Command {
           host: f.host,
           logger: log.child({ part: 'allocator' }),
           core: { queueGraceSeconds: f.queueGrace, maxQueue: f.maxQueue },
+          // Schedules and the day profile in this machine's time zone (the ConfigMap may say otherwise).
+          autoscaler: { base: { ...POLICY_DEFAULTS, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone } },
         });
+        services['default/sdfleet-allocator'] = allocator.url;
       } catch (err) {
         await embedded.stop();
         throw err;

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { autoscalerReport, parseColdStart, runAutoscalerBench } from './bench.ts';
+
+describe('bench autoscaler', () => {
+  it('cold starts: fixed, a range, a log-normal; a bad one says what to give', () => {
+    assert.equal(parseColdStart('180', 1)(), 180);
+    const u = parseColdStart('120-240', 1);
+    for (let i = 0; i < 100; i++) {
+      const v = u();
+      assert.ok(v >= 120 && v <= 240);
+    }
+    const ln = parseColdStart('lognormal:180:0.3', 1);
+    const xs = Array.from({ length: 2000 }, () => ln()).sort((a, b) => a - b);
+    assert.ok(Math.abs(xs[1000]! - 180) < 15, `median ${xs[1000]}`);
+    assert.throws(() => parseColdStart('soon', 1), /give seconds \(180\), a range \(120-240\) or lognormal/);
+  });
+
+  it('compares the policies on a trace, finds the Buffer to beat and says whether the goal is met', async () => {
+    const r = await runAutoscalerBench({ traces: ['gen:office,seed=2'], coldStart: '180', syncSeconds: 30, policies: ['buffer:4', 'sdfleet'] });
+    const run = r.runs[0]!;
+    assert.deepEqual(run.policies.map((p) => p.name), ['buffer:4', 'sdfleet']);
+    assert.ok(run.cheapestBuffer && /^buffer:\d+$/.test(run.cheapestBuffer.name));
+    assert.ok(run.cheapestBuffer.warmPct >= 99);
+    for (const p of run.policies) assert.equal(p.served + p.unserved, p.sessions);
+    const text = autoscalerReport(r);
+    assert.match(text, /\| sdfleet \| \d+ \| 0 \| \d+\.\d \|/);
+    assert.match(text, /sdfleet: [\d.]+ % warm at [\d.]+× the idle GPU-hours of buffer:\d+ .*goal ≥ 99 % at ≤ 0\.5×: (met|not met)\./);
+  });
+
+  it('refuses an unknown policy before running anything', async () => {
+    await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['hpa'] }), /policy "hpa": expected buffer:N or sdfleet/);
+    await assert.rejects(runAutoscalerBench({ traces: ['/nonexistent.csv'], coldStart: '180', syncSeconds: 30, policies: ['buffer:1'] }), /trace \/nonexistent.csv: .*give a CSV file/);
+  });
+});

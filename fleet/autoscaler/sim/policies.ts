@@ -1,0 +1,100 @@
+/**
+ * The policies the simulator compares: Agones' Buffer (the control plane's own
+ * applyBuffer) and sdfleet's (decideReplicas over an ArrivalHistory, as the webhook
+ * service runs it).
+ */
+import { applyBuffer } from '../../control-plane/controllers/autoscaler-decision.ts';
+import { ArrivalHistory } from '../arrival-history.ts';
+import { compilePolicy, parseKeyValues, parsePolicyConfig, POLICY_DEFAULTS, retentionMsFor, type PolicyConfig } from '../config.ts';
+import { decideReplicas, type Decision } from '../policy.ts';
+import { emptyProfile, learn, type DayProfile } from '../profile.ts';
+import type { SimPolicy } from './simulate.ts';
+import type { Trace } from './trace.ts';
+
+/** Buffer sizes in the default comparison. */
+export const DEFAULT_BUFFERS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+export function bufferPolicy(size: number, maxReplicas = 10_000): SimPolicy {
+  return {
+    name: `buffer:${size}`,
+    decide: (review) => applyBuffer(review.status, { bufferSize: size, minReplicas: 0, maxReplicas }).replicas,
+  };
+}
+
+export interface SdfleetSimOptions {
+  name?: string;
+  config: PolicyConfig;
+  /** A profile learned before the run (from history traces). */
+  profile?: DayProfile;
+  startMs: number;
+  /** Every decision (the reasons), for a timeline. */
+  onDecision?: (d: Decision, now: number) => void;
+}
+
+export function sdfleetPolicy(o: SdfleetSimOptions): SimPolicy {
+  const compiled = compilePolicy(o.config);
+  const history = new ArrivalHistory({ clock: compiled.clock, retentionMs: retentionMsFor(o.config), knownSince: o.startMs - retentionMsFor(o.config) });
+  if (o.profile) history.setProfile(o.profile);
+  return {
+    name: o.name ?? 'sdfleet',
+    onArrival: (at, id) => void history.record(at, id),
+    decide: (review, demand) => {
+      history.advance(demand.now);
+      const d = decideReplicas(review, { ...demand, arrivals: history.arrivals, arrivalsSince: history.knownSince }, history.history(), compiled);
+      o.onDecision?.(d, demand.now);
+      return d.replicas;
+    },
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The day profile a fleet would have learned from `traces` as past days: each trace is
+ * laid on the days before `startMs` of the same kind (weekdays before a weekday start),
+ * the last trace given ending where the simulation begins.
+ */
+export function learnFromTraces(traces: Trace[], config: PolicyConfig, startMs: number): DayProfile | undefined {
+  if (traces.length === 0) return undefined;
+  const { clock } = compilePolicy(config);
+  const weekend = (t: number): boolean => [0, 6].includes(clock.local(t).weekday);
+  // Lay the traces back to back before the start, skipping days of the other kind.
+  const days = traces.map((t) => Math.max(1, Math.ceil(t.sessions.reduce((m, s) => Math.max(m, s.arrival), 0) / 86_400)));
+  const total = days.reduce((a, b) => a + b, 0);
+  const starts: number[] = [];
+  let day = startMs;
+  let found = 0;
+  while (found < total) {
+    day -= DAY_MS;
+    if (weekend(day) === weekend(startMs)) {
+      starts.unshift(day);
+      found++;
+    }
+  }
+  const arrivals: number[] = [];
+  let k = 0;
+  traces.forEach((t, i) => {
+    for (let d = 0; d < days[i]!; d++, k++) {
+      for (const s of t.sessions) if (s.arrival >= d * 86_400 && s.arrival < (d + 1) * 86_400) arrivals.push(starts[k]! + s.arrival * 1000 - d * DAY_MS);
+    }
+  });
+  arrivals.sort((a, b) => a - b);
+  // Day by day, so the skipped days of the other kind count as unknown, not as empty.
+  let profile = emptyProfile(clock.timeZone, starts[0]!);
+  for (const s of starts) profile = learn({ ...profile, learnedUntil: s }, clock, arrivals, s + DAY_MS, s);
+  return profile;
+}
+
+/**
+ * `buffer:6`, `sdfleet`, `sdfleet:coldStartCost=4,maxWarm=2` → a policy. `base` is the
+ * sdfleet settings the variants start from.
+ */
+export function policyFromSpec(spec: string, o: { base?: PolicyConfig; profile?: DayProfile; startMs: number }): SimPolicy {
+  const s = spec.trim();
+  const buffer = /^buffer:(\d+)$/.exec(s);
+  if (buffer) return bufferPolicy(Number(buffer[1]));
+  const m = /^sdfleet(?::(.*))?$/.exec(s);
+  if (!m) throw new Error(`policy "${spec}": expected buffer:N or sdfleet[:key=value,…]`);
+  const config = parsePolicyConfig(m[1] ? parseKeyValues(m[1]) : {}, o.base ?? POLICY_DEFAULTS);
+  return sdfleetPolicy({ name: s, config, ...(o.profile ? { profile: o.profile } : {}), startMs: o.startMs });
+}

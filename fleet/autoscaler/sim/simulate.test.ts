@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { POLICY_DEFAULTS, parsePolicyConfig } from '../config.ts';
+import { generateTrace } from './generate.ts';
+import { bufferPolicy, learnFromTraces, policyFromSpec, sdfleetPolicy } from './policies.ts';
+import { simulate, type SimPolicy } from './simulate.ts';
+import type { Trace } from './trace.ts';
+
+const START = Date.UTC(2024, 0, 1);
+const fixed = (s: number) => () => s;
+
+describe('simulator', () => {
+  it('a tiny trace, computed by hand (Buffer 1, cold start 100 s, sync 30 s)', () => {
+    const trace: Trace = { name: 'tiny', sessions: [
+      { arrival: 10, duration: 1000, user: 'a' },
+      { arrival: 20, duration: 55, user: 'b' },
+      { arrival: 500, duration: 105, user: 'c' },
+    ] };
+    const waits: number[] = [];
+    const r = simulate({ trace, policy: bufferPolicy(1), coldStart: fixed(100), syncSeconds: 30, startMs: START, onServed: (i, w) => (waits[i] = w) });
+    // t=0 one Ready; a takes it at 10; b queues at 20; the sync at 30 starts one (Ready 130: b waits 110);
+    // each later take or end is refilled by the next sync or the Fleet, excess starting ones go first.
+    assert.deepEqual(waits, [0, 110, 0]);
+    assert.equal(r.warm, 2);
+    assert.equal(r.served, 3);
+    assert.equal(r.waitMax, 110);
+    assert.equal(r.created, 7);
+    assert.equal(Math.round(r.busyGpuHours * 3600), 1000 + 55 + 105);
+    // Idle, GameServer by GameServer: #0 Ready 0–10; #1 starting 30–130; #2 starting 150–250,
+    // Ready 250–500; #3 the Fleet's refill after b (185–210, removed by the sync); #4 starting
+    // 510–610, then Ready to the end of the day; #5 the refill after c (605–630); #6 after a (1010–1020).
+    assert.equal(Math.round(r.idleGpuHours * 3600), 10 + 100 + 100 + 250 + 25 + 100 + 85_790 + 25 + 10);
+    assert.equal(Math.round(r.startingGpuHours * 3600), 100 + 100 + 25 + 100 + 25 + 10);
+    assert.equal(r.horizonHours, 24);
+  });
+
+  it('Buffer: more warm and more idle as the size grows; every session kept', () => {
+    const trace = generateTrace({ shape: 'office', seed: 5 });
+    const total = trace.sessions.reduce((s, x) => s + x.duration, 0) / 3600;
+    let prev: ReturnType<typeof simulate> | undefined;
+    for (let b = 1; b <= 9; b++) {
+      const r = simulate({ trace, policy: bufferPolicy(b), coldStart: fixed(180), startMs: START });
+      assert.equal(r.served + r.unserved, r.sessions, 'conservation');
+      assert.equal(r.unserved, 0);
+      assert.ok(Math.abs(r.busyGpuHours - total) < 1e-6, 'busy time is the sessions\' time');
+      assert.ok(Math.abs(r.gpuHours - r.idleGpuHours - r.busyGpuHours) < 1e-9);
+      if (prev) {
+        assert.ok(r.warmPct >= prev.warmPct, `buffer:${b} warm ${r.warmPct} ≥ ${prev.warmPct}`);
+        assert.ok(r.idleGpuHours > prev.idleGpuHours, `buffer:${b} idle grows`);
+      }
+      prev = r;
+    }
+  });
+
+  it('nobody is lost: a fleet that never grows reports every arrival as unserved', () => {
+    const trace = generateTrace({ shape: 'office', seed: 5 });
+    const r = simulate({ trace, policy: bufferPolicy(0), coldStart: fixed(180), startMs: START });
+    assert.equal(r.unserved, r.sessions);
+    assert.equal(r.served, 0);
+    assert.equal(r.waitP50, null);
+  });
+
+  it('scale-down never touches Allocated and takes starting ones first', () => {
+    // Up to 3 at t=0 (Ready at once), then down to 0 while one is allocated and one starts.
+    const trace: Trace = { name: 't', sessions: [{ arrival: 1, duration: 500, user: 'a' }, { arrival: 2, duration: 500, user: 'b' }] };
+    const plan = [3, 3, 0, 0];
+    let i = 0;
+    const p: SimPolicy = { name: 'plan', decide: () => plan[Math.min(i++, plan.length - 1)]! };
+    const states: { allocated: number; ready: number; starting: number }[] = [];
+    simulate({ trace, policy: p, coldStart: fixed(100), syncSeconds: 30, startMs: START, horizonSeconds: 200, onSync: (s) => states.push(s) });
+    assert.deepEqual(states[0], { t: 0, replicas: 3, ready: 3, starting: 0, allocated: 0, queued: 0 });
+    assert.equal(states[2]!.allocated, 2, 'both sessions survive the scale to 0');
+    assert.equal(states[2]!.ready + states[2]!.starting, 0);
+  });
+
+  it('sdfleet on a class of 60 arriving in 3 minutes: p95 within cold start + 60 s; Buffer 12 is far off', () => {
+    const trace = generateTrace({ shape: 'burst', seed: 1 });
+    const sd = simulate({ trace, policy: sdfleetPolicy({ config: POLICY_DEFAULTS, startMs: START }), coldStart: fixed(180), startMs: START });
+    const b12 = simulate({ trace, policy: bufferPolicy(12), coldStart: fixed(180), startMs: START });
+    assert.equal(sd.served, 60);
+    assert.ok(sd.waitP95! <= 240, `sdfleet p95 ${sd.waitP95}`);
+    assert.ok(b12.waitP95! > 600, `buffer:12 p95 ${b12.waitP95}`);
+    // Known in advance: a schedule rule makes it warm.
+    const config = parsePolicyConfig({ schedule: [{ name: 'class', days: 'Mon', from: '10:00', to: '10:15', minReplicas: 60 }] });
+    const ruled = simulate({ trace, policy: sdfleetPolicy({ config, startMs: START }), coldStart: fixed(180), startMs: START });
+    assert.ok(ruled.warmPct >= 99, `with the rule ${ruled.warmPct} % warm`);
+  });
+
+  it('sdfleet drives the same decideReplicas and learns: a profile from past office days warms the morning', () => {
+    const day = generateTrace({ shape: 'office', seed: 21 });
+    const profile = learnFromTraces([generateTrace({ shape: 'office', seed: 101, days: 3 })], POLICY_DEFAULTS, START);
+    const morningCold = (spec: string, withProfile: boolean): number => {
+      let cold = 0;
+      simulate({
+        trace: day, policy: policyFromSpec(spec, { startMs: START, ...(withProfile && profile ? { profile } : {}) }), coldStart: fixed(180), startMs: START,
+        onServed: (i, w) => void (w > 2 && day.sessions[i]!.arrival > 8.5 * 3600 && day.sessions[i]!.arrival < 9.5 * 3600 && cold++),
+      });
+      return cold;
+    };
+    assert.ok(profile && profile.weekday.days.every((d) => d === 3), 'three weekdays learned');
+    assert.ok(morningCold('sdfleet', true) < morningCold('sdfleet', false), 'fewer cold starts in the morning ramp');
+  });
+
+  it('is quick: a day, 14 policies, well under the bench budget', () => {
+    const trace = generateTrace({ shape: 'office', seed: 3 });
+    const t0 = performance.now();
+    for (const s of ['buffer:0', 'buffer:1', 'buffer:2', 'buffer:3', 'buffer:4', 'buffer:5', 'buffer:6', 'buffer:7', 'buffer:8', 'buffer:9', 'buffer:10', 'buffer:11', 'buffer:12', 'sdfleet']) {
+      simulate({ trace, policy: policyFromSpec(s, { startMs: START }), coldStart: fixed(180), startMs: START });
+    }
+    assert.ok(performance.now() - t0 < 20_000);
+  });
+});
