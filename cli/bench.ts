@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATION_BENCH_DEFAULTS, allocationReport, runAllocationBench } from '../test/bench/allocation.ts';
 import { readyGateReport, runReadyGateBench } from '../test/bench/ready-gate.ts';
+import { runSessionsBench, sessionsReport } from '../test/bench/sessions.ts';
+import { runStartBench, startReport } from '../test/bench/start.ts';
 import { PROXY_BENCH_DEFAULTS, proxyReport, runProxyBench } from '../test/bench/proxy.ts';
 import { TARGET_NAMES, type TargetName } from '../test/bench/proxy-targets.ts';
 import { autoscalerReport, runAutoscalerBench } from '../fleet/autoscaler/sim/bench.ts';
@@ -67,6 +69,33 @@ export function benchCommand(): Command {
       };
       const result = await runAllocationBench(opts);
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : allocationReport(result, opts)) + '\n');
+    });
+  bench
+    .command('sessions')
+    .description(
+      'POST /sessions → the instance routable through the proxy, for many users a given number at a time: the ' +
+        'embedded control plane (real API and controllers, no processes), the allocator in its own process, a load ' +
+        'client in a third',
+    )
+    .option('--users <n>', 'users, each starting one session on its own Ready instance', intOption('--users', 1, 20_000), 1000)
+    .option('--concurrency <n>', 'users starting at once', intOption('--concurrency', 1, 1000), 50)
+    .option('--json', 'print the result as JSON')
+    .action(async (f: { users: number; concurrency: number; json?: boolean }) => {
+      const result = await runSessionsBench({ users: f.users, concurrency: f.concurrency, progress: (l) => process.stderr.write(l + '\n') });
+      process.stdout.write((f.json ? JSON.stringify(result, null, 2) : sessionsReport(result)) + '\n');
+    });
+  bench
+    .command('start')
+    .description(
+      'Click Start → the WebUI usable in the page, in Chromium (/usr/bin/chromium) with a warm instance waiting, on ' +
+        'the embedded control plane with real wrapper + sim-webui instances',
+    )
+    .option('--runs <n>', 'measured runs', intOption('--runs', 1, 1000), 20)
+    .option('--warm <n>', 'warm instances kept in the Fleet', intOption('--warm', 1, 50), 3)
+    .option('--json', 'print the result as JSON')
+    .action(async (f: { runs: number; warm: number; json?: boolean }) => {
+      const result = await runStartBench({ runs: f.runs, warm: f.warm, progress: (l) => process.stderr.write(l + '\n') });
+      process.stdout.write((f.json ? JSON.stringify(result, null, 2) : startReport(result)) + '\n');
     });
   const pd = PROXY_BENCH_DEFAULTS;
   const numbers = (flag: string, min: number) => (value: string): number[] => {
