@@ -21,18 +21,21 @@ describe('WorkQueue', () => {
     let running = 0;
     let maxRunning = 0;
     let calls = 0;
+    let started!: () => void;
+    const firstStarted = new Promise<void>((r) => (started = r));
     const q = new WorkQueue({
       name: 't', log: silentLogger(), workers: 4,
       handler: async () => {
         running++;
         maxRunning = Math.max(maxRunning, running);
         calls++;
+        started();
         await tick(10);
         running--;
       },
     });
     q.enqueue('a');
-    await tick(2);
+    await firstStarted;
     q.enqueue('a');
     q.enqueue('a');
     await q.idle();
@@ -73,11 +76,10 @@ describe('WorkQueue', () => {
     const starts: number[] = [];
     const q = new WorkQueue({ name: 't', log: silentLogger(), minIntervalMs: 60, handler: () => { starts.push(Date.now()); } });
     q.enqueue('a');
-    await tick(5);
-    for (let i = 0; i < 20; i++) {
-      q.enqueue('a');
-      await tick(1);
-    }
+    await q.idle();
+    for (let i = 0; i < 20; i++) q.enqueue('a');
+    await tick(1);
+    q.enqueue('a');
     await q.idle();
     assert.equal(starts.length, 2, `runs at ${starts.map((t) => t - starts[0]!).join(', ')} ms`);
     assert.ok(starts[1]! - starts[0]! >= 55, `the second run waited the interval (${starts[1]! - starts[0]!} ms)`);
