@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compilePolicy, parsePolicyConfig } from './config.ts';
-import { decideReplicas, type Decision, type Demand, type History, type ReviewStatus } from './policy.ts';
+import { busiestHour, decideReplicas, type Decision, type Demand, type History, type ReviewStatus } from './policy.ts';
 import { emptyProfile, learn, type DayProfile } from './profile.ts';
 import { Clock } from './clock.ts';
 
@@ -272,6 +272,62 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'night, no profile yet: a lone arrival keeps one warm, not a second for a 1 % chance',
+    status: { replicas: 1, allocatedReplicas: 0 },
+    demand: { queued: 0, arrivals: [NOW - 40 * MIN] },
+    want: (d) => {
+      assert.equal(d.signals!.warm, 1);
+      assert.equal(d.signals!.sizing.kind, 'cost');
+      assert.match(d.reason, /busiest recent hour \(1 arrivals; no day profile yet\)/);
+    },
+  },
+  {
+    name: 'no profile yet: the busy hour sets the cost, a quiet evening after it gets what that cost buys',
+    status: { replicas: 3, allocatedReplicas: 0 },
+    // 40 in the hour from 15:00, then three stragglers.
+    demand: { queued: 0, arrivals: [...spread(40, NOW - 4 * H, NOW - 3 * H), NOW - 2 * H, NOW - 70 * MIN, NOW - 50 * MIN] },
+    want: (d) => {
+      const s = d.signals!.sizing;
+      assert.ok(s.kind === 'cost' && s.derived === 'recent' && s.busiestPerHour === 40, JSON.stringify(s));
+      assert.ok(d.signals!.warm <= 1, `a quiet hour after a busy one: ${d.signals!.warm} warm`);
+      const busy = decide({ replicas: 3, allocatedReplicas: 0 }, { now: NOW, queued: 0, arrivals: spread(40, NOW - H, NOW) });
+      assert.ok(busy.signals!.warm >= 5, `the busy hour itself: ${busy.signals!.warm} warm`);
+    },
+  },
+  {
+    name: 'nothing logged and no profile: the warm target is each arrival\'s risk',
+    status: { replicas: 0, allocatedReplicas: 0 },
+    demand: { queued: 0, arrivals: [] },
+    want: (d) => {
+      const s = d.signals!.sizing;
+      assert.ok(s.kind === 'risk' && Math.abs(s.risk - 0.01) < 1e-12, JSON.stringify(s));
+    },
+  },
+  {
+    name: 'cooldown over: past the scale-down delay the burst no longer holds instances',
+    status: { replicas: 20, allocatedReplicas: 10 },
+    demand: { queued: 0, arrivals: [...spread(20, NOW - 4 * H, NOW - 20 * MIN), ...spread(15, NOW - 13 * MIN, NOW - 9 * MIN)] },
+    config: { scaleDownDelaySeconds: 120 },
+    want: (d) => {
+      assert.notEqual(d.code, 'hold');
+      assert.equal(d.signals!.warm, d.signals!.warmNow);
+      assert.ok(d.replicas < 20, `scaled down to ${d.replicas}`);
+    },
+  },
+  {
+    name: 'a lone busy minute under a learned profile is not a surge; a crowd is',
+    status: { replicas: 10, allocatedReplicas: 5 },
+    history: { profile: officeProfile() },
+    // 30/h usual: 3 in five minutes is within chance, 12 in two minutes is not.
+    demand: { queued: 0, arrivals: [...spread(57, NOW - 2 * H, NOW - 5 * MIN), ...spread(3, NOW - 5 * MIN, NOW)] },
+    want: (d) => {
+      assert.match(d.reason, /\(day profile\)/);
+      const crowd = decide({ replicas: 10, allocatedReplicas: 5 }, { now: NOW, queued: 0, arrivals: [...spread(57, NOW - 2 * H, NOW - 5 * MIN), ...spread(12, NOW - 2 * MIN, NOW)] }, { profile: officeProfile() });
+      assert.match(crowd.reason, /\(recent arrivals\)/);
+      assert.ok(crowd.signals!.warm > d.signals!.warm, `${crowd.signals!.warm} > ${d.signals!.warm}`);
+    },
+  },
+  {
     name: 'a set coldStartCost is used as it is',
     status: { replicas: 0, allocatedReplicas: 0 },
     demand: { queued: 0, arrivals: spread(30, NOW - H, NOW) },
@@ -306,5 +362,12 @@ describe('decideReplicas', () => {
       assert.ok(d.replicas >= floor, `case ${i}: ${d.replicas} < ${floor} (${d.reason})`);
       assert.ok(d.replicas <= Math.max(max, allocated + reserved), `case ${i}: ${d.replicas} above max ${max}`);
     }
+  });
+
+  it('busiestHour: most arrivals within any hour up to now', () => {
+    assert.equal(busiestHour([], NOW), 0);
+    assert.equal(busiestHour([NOW - 5 * H, NOW - 4.5 * H, NOW - 4.2 * H, NOW - H], NOW), 3);
+    assert.equal(busiestHour([NOW - 2 * H, NOW - H, NOW + MIN], NOW), 1, 'an hour apart exactly is not within one; the future does not count');
+    assert.equal(busiestHour(spread(30, NOW - H, NOW), NOW), 30);
   });
 });

@@ -79,8 +79,12 @@ export interface Signals {
   warm: number;
   rules: string[];
   windows: { minutes: number; count: number; perHour: number }[];
-  /** How rates became warm instances: a cost per cold start (set, or derived from the warm target), or a risk per arrival. */
-  sizing: { kind: 'cost'; coldStartCost: number; derived: boolean } | { kind: 'risk'; risk: number };
+  /**
+   * How rates became warm instances: a cost per cold start (set, or derived from the warm
+   * target over the day profile or, before there is one, over the busiest recent hour), or
+   * a risk per arrival (nothing logged yet).
+   */
+  sizing: { kind: 'cost'; coldStartCost: number; derived: 'profile' | 'recent' | false; busiestPerHour?: number } | { kind: 'risk'; risk: number };
 }
 
 export interface Decision {
@@ -111,8 +115,13 @@ interface WarmAt {
 const FACTOR_PSEUDO = 4;
 const FACTOR_MIN = 0.05;
 const FACTOR_MAX = 3;
-/** A recent window beats the profile when this unlikely under it (Poisson tail). */
-const SURGE_P = 0.01;
+/**
+ * A recent window beats the profile when this unlikely under it (Poisson tail). The test
+ * runs at every sync on each short window (some 8,000 times a day), so at 1 % it fired
+ * by chance dozens of times a day and bought idle GPUs for noise; a real crowd (a class,
+ * a meeting) is far below 0.1 % within a minute or two.
+ */
+const SURGE_P = 0.001;
 
 /**
  * The warm instances the demand alone asks for at time `t` (arrivals before `t` only).
@@ -153,19 +162,37 @@ function warmAt(t: number, arrivals: readonly number[], since: number | undefine
 }
 
 /** How rates become warm instances: at a cost per cold start, or at a risk per arrival. */
-type Sizing = { kind: 'cost'; cost: number; derived: boolean } | { kind: 'risk'; risk: number };
+type Sizing = { kind: 'cost'; cost: number; derived: 'profile' | 'recent' | false; busiestPerHour?: number } | { kind: 'risk'; risk: number };
+
+/** Most arrivals within any hour of the log up to `t` (a sliding window). */
+export function busiestHour(arrivals: readonly number[], t: number): number {
+  let best = 0;
+  let from = 0;
+  for (let i = 0; i < arrivals.length && arrivals[i]! <= t; i++) {
+    while (arrivals[from]! <= arrivals[i]! - 3_600_000) from++;
+    best = Math.max(best, i - from + 1);
+  }
+  return best;
+}
 
 /**
  * A set coldStartCost; else the cost at which a usual day of today's kind (the profile)
- * reaches warmTarget; else, with no profile, the warm target as each arrival's risk.
+ * reaches warmTarget. Before a profile is learned: the cost at which the busiest hour of
+ * the recent log keeps each arrival's risk of a cold start within 1 − warmTarget, so
+ * quieter moments (a lone arrival at night) get the buffer that cost buys, not a second
+ * instance for a 1 % chance; with no arrivals logged, the risk itself.
  */
-function sizingOf(c: CompiledPolicy['config'], profile: DayProfile | undefined, clock: CompiledPolicy['clock'], now: number, leadMs: number): Sizing {
+function sizingOf(c: CompiledPolicy['config'], profile: DayProfile | undefined, clock: CompiledPolicy['clock'], now: number, leadMs: number, arrivals: readonly number[]): Sizing {
   if (c.coldStartCost !== undefined) return { kind: 'cost', cost: c.coldStartCost, derived: false };
+  const leadHours = leadMs / 3_600_000;
   if (profile) {
     const rates = dayRates(profile, dayClassOf(clock.local(now).weekday));
-    const cost = rates.length >= 48 ? costForTarget(rates, leadMs / 3_600_000, c.warmTarget) : undefined;
-    if (cost !== undefined) return { kind: 'cost', cost, derived: true };
+    const cost = rates.length >= 48 ? costForTarget(rates, leadHours, c.warmTarget) : undefined;
+    if (cost !== undefined) return { kind: 'cost', cost, derived: 'profile' };
   }
+  const busiest = busiestHour(arrivals, now);
+  const cost = busiest > 0 ? costForTarget([busiest], leadHours, c.warmTarget) : undefined;
+  if (cost !== undefined) return { kind: 'cost', cost, derived: 'recent', busiestPerHour: busiest };
   return { kind: 'risk', risk: 1 - c.warmTarget };
 }
 
@@ -214,7 +241,7 @@ export function decideReplicas(review: ReviewInput, demand: Demand, history: His
   if (c.useProfile && !history.profile) notes.push('no day profile learned yet');
   if (c.useProfile && history.profile && history.profile.timeZone !== policy.clock.timeZone) notes.push(`day profile ignored: learned in ${history.profile.timeZone}, the policy is in ${policy.clock.timeZone}`);
 
-  const sizing = sizingOf(c, profile, policy.clock, demand.now, leadMs);
+  const sizing = sizingOf(c, profile, policy.clock, demand.now, leadMs, arrivals);
   const now = warmAt(demand.now, arrivals, demand.arrivalsSince, leadMs, profile, policy, sizing);
   // Hold: the largest buffer the demand asked for within the scale-down delay.
   let held = now.warm;
@@ -256,11 +283,13 @@ export function decideReplicas(review: ReviewInput, demand: Demand, history: His
     ratePerHour: now.ratePerHour, recentPerHour: now.rate.perHour, profilePerHour: now.profilePerHour, profileFactor: now.profileFactor,
     coldStartSeconds: coldMs / 1000, coldStartMeasured: measured, leadSeconds: leadMs / 1000, warmNow: now.warm, warm,
     rules: sched.rules, windows: now.rate.windows.map((w) => ({ minutes: w.minutes, count: w.count, perHour: w.estimate })),
-    sizing: sizing.kind === 'cost' ? { kind: 'cost', coldStartCost: sizing.cost, derived: sizing.derived } : { kind: 'risk', risk: sizing.risk },
+    sizing: sizing.kind === 'cost' ? { kind: 'cost', coldStartCost: sizing.cost, derived: sizing.derived, ...(sizing.busiestPerHour !== undefined ? { busiestPerHour: sizing.busiestPerHour } : {}) } : { kind: 'risk', risk: sizing.risk },
   };
   if (code === 'demand' || code === 'hold') {
     notes.unshift(sizing.kind === 'risk' ? `sized for at most ${fmt(sizing.risk * 100)}% cold per arrival (no day profile yet)`
-      : sizing.derived ? `sized at ${fmt(sizing.cost)} GPU-h per cold start avoided, for ${fmt(c.warmTarget * 100)}% warm on a usual day` : `sized at ${fmt(sizing.cost)} GPU-h per cold start avoided`);
+      : sizing.derived === 'profile' ? `sized at ${fmt(sizing.cost)} GPU-h per cold start avoided, for ${fmt(c.warmTarget * 100)}% warm on a usual day`
+      : sizing.derived === 'recent' ? `sized at ${fmt(sizing.cost)} GPU-h per cold start avoided, for ${fmt(c.warmTarget * 100)}% warm in the busiest recent hour (${sizing.busiestPerHour} arrivals; no day profile yet)`
+      : `sized at ${fmt(sizing.cost)} GPU-h per cold start avoided`);
   }
   return { replicas, scale: replicas !== current, limited, code, reason: reasonOf(code, signals, replicas, c.maxReplicas, minReplicas, cap, notes), signals };
 }
@@ -269,7 +298,8 @@ function reasonOf(code: DecisionCode, s: Signals, replicas: number, max: number,
   const parts = [`${s.allocated} allocated`];
   if (s.reserved) parts.push(`${s.reserved} reserved`);
   if (s.queued) parts.push(s.servableQueued < s.queued ? `${s.servableQueued} of ${s.queued} queued` : `${s.queued} queued`);
-  const source = s.profilePerHour !== undefined && s.profilePerHour >= s.recentPerHour ? 'day profile' : 'recent arrivals';
+  // The profile's rate is used unless a surge put the recent one above it.
+  const source = s.profilePerHour !== undefined && s.ratePerHour <= s.profilePerHour ? 'day profile' : 'recent arrivals';
   const expect = `${fmt(s.ratePerHour)} arrivals/h expected (${source}) over a ${Math.round(s.leadSeconds)} s lead`;
   const why: Record<DecisionCode, string> = {
     demand: `${s.warm} warm for ${expect}`,

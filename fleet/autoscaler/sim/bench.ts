@@ -163,7 +163,7 @@ export function autoscalerReport(r: AutoscalerBenchResult): string {
       }
       const ratio = p.idleGpuHours / c.idleGpuHours;
       const met = p.warmPct >= r.warmGoalPct && ratio <= 0.5;
-      out.push(`${p.name}: ${p.warmPct.toFixed(1)} % warm at ${ratio.toFixed(2)}× the idle GPU-hours of ${c.name} (the cheapest Buffer with ≥ ${r.warmGoalPct} % warm: ${c.warmPct.toFixed(1)} %, ${c.idleGpuHours.toFixed(1)} idle GPU-h); goal ≥ ${r.warmGoalPct} % at ≤ 0.5×: ${met ? 'met' : 'not met'}.`);
+      out.push(`${p.name}: ${p.warmPct.toFixed(2)} % warm at ${ratio.toFixed(2)}× the idle GPU-hours of ${c.name} (the cheapest Buffer with ≥ ${r.warmGoalPct} % warm: ${c.warmPct.toFixed(1)} %, ${c.idleGpuHours.toFixed(1)} idle GPU-h); goal ≥ ${r.warmGoalPct} % at ≤ 0.5×: ${met ? 'met' : 'not met'}.`);
     }
     out.push('');
   }

@@ -144,7 +144,7 @@ export function generateTrace(o: GenerateOptions): Trace {
     }
   }
   out.sort((a, b) => a.arrival - b.arrival);
-  return { name: `${o.shape}${days > 1 ? `×${days}d` : ''} (seed ${o.seed ?? 1})`, sessions: out };
+  return { name: `${o.shape}${days > 1 ? `×${days}d` : ''} (seed ${o.seed ?? 1})`, sessions: out, startWeekday: start };
 }
 
 /**

@@ -50,38 +50,45 @@ export function sdfleetPolicy(o: SdfleetSimOptions): SimPolicy {
 const DAY_MS = 86_400_000;
 
 /**
- * The day profile a fleet would have learned from `traces` as past days: each trace is
- * laid on the days before `startMs` of the same kind (weekdays before a weekday start),
- * the last trace given ending where the simulation begins.
+ * The day profile a fleet would have learned from `traces` as past days, the last trace
+ * given ending where the simulation begins. A trace whose weekdays are known (generated)
+ * keeps its calendar: its days fall on the weekdays they were drawn for, weekends on
+ * weekends. A recorded trace's days are each laid on a day of the start's kind
+ * (weekdays before a weekday start). Days in between are unknown, not empty.
  */
 export function learnFromTraces(traces: Trace[], config: PolicyConfig, startMs: number): DayProfile | undefined {
   if (traces.length === 0) return undefined;
   const { clock } = compilePolicy(config);
-  const weekend = (t: number): boolean => [0, 6].includes(clock.local(t).weekday);
-  // Lay the traces back to back before the start, skipping days of the other kind.
-  const days = traces.map((t) => Math.max(1, Math.ceil(t.sessions.reduce((m, s) => Math.max(m, s.arrival), 0) / 86_400)));
-  const total = days.reduce((a, b) => a + b, 0);
-  const starts: number[] = [];
-  let day = startMs;
-  let found = 0;
-  while (found < total) {
-    day -= DAY_MS;
-    if (weekend(day) === weekend(startMs)) {
-      starts.unshift(day);
-      found++;
+  const weekdayOf = (t: number): number => clock.local(t).weekday;
+  const weekend = (t: number): boolean => [0, 6].includes(weekdayOf(t));
+  // Where each day of each trace goes (ms of its start), placed from the last trace back.
+  const placed: { trace: Trace; day: number; at: number }[] = [];
+  let cursor = startMs;
+  for (const t of [...traces].reverse()) {
+    const days = Math.max(1, Math.ceil(t.sessions.reduce((m, s) => Math.max(m, s.arrival), 0) / 86_400));
+    if (t.startWeekday !== undefined) {
+      const lastWeekday = (t.startWeekday + days - 1) % 7;
+      let last = cursor - DAY_MS;
+      while (weekdayOf(last) !== lastWeekday) last -= DAY_MS;
+      for (let d = days - 1; d >= 0; d--) placed.push({ trace: t, day: d, at: last - (days - 1 - d) * DAY_MS });
+      cursor = last - (days - 1) * DAY_MS;
+      continue;
+    }
+    for (let d = days - 1; d >= 0; d--) {
+      do cursor -= DAY_MS;
+      while (weekend(cursor) !== weekend(startMs));
+      placed.push({ trace: t, day: d, at: cursor });
     }
   }
+  placed.sort((a, b) => a.at - b.at);
   const arrivals: number[] = [];
-  let k = 0;
-  traces.forEach((t, i) => {
-    for (let d = 0; d < days[i]!; d++, k++) {
-      for (const s of t.sessions) if (s.arrival >= d * 86_400 && s.arrival < (d + 1) * 86_400) arrivals.push(starts[k]! + s.arrival * 1000 - d * DAY_MS);
-    }
-  });
+  for (const { trace, day, at } of placed) {
+    for (const s of trace.sessions) if (s.arrival >= day * 86_400 && s.arrival < (day + 1) * 86_400) arrivals.push(at + s.arrival * 1000 - day * DAY_MS);
+  }
   arrivals.sort((a, b) => a - b);
-  // Day by day, so the skipped days of the other kind count as unknown, not as empty.
-  let profile = emptyProfile(clock.timeZone, starts[0]!);
-  for (const s of starts) profile = learn({ ...profile, learnedUntil: s }, clock, arrivals, s + DAY_MS, s);
+  // Day by day, so the days no trace covers count as unknown, not as empty.
+  let profile = emptyProfile(clock.timeZone, placed[0]!.at);
+  for (const { at } of placed) profile = learn({ ...profile, learnedUntil: at }, clock, arrivals, at + DAY_MS, at);
   return profile;
 }
 

@@ -101,6 +101,29 @@ describe('simulator', () => {
     assert.ok(morningCold('sdfleet', true) < morningCold('sdfleet', false), 'fewer cold starts in the morning ramp');
   });
 
+  it('history: a generated week keeps its weekends; a recorded day is laid on days of the start\'s kind', () => {
+    const week = generateTrace({ shape: 'office', seed: 102, days: 7 });
+    const p = learnFromTraces([week], POLICY_DEFAULTS, START)!;
+    assert.ok(p.weekday.days.every((d) => d === 5) && p.weekend.days.every((d) => d === 2), 'five weekdays, two weekend days');
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    assert.ok(sum(p.weekend.mean) < sum(p.weekday.mean) / 4, 'the quiet weekend is not mixed into the weekdays');
+    const { startWeekday: _, ...recorded } = generateTrace({ shape: 'office', seed: 103 });
+    const q = learnFromTraces([recorded, recorded], POLICY_DEFAULTS, START)!;
+    assert.ok(q.weekday.days.every((d) => d === 2) && q.weekend.days.every((d) => d === 0), 'two weekdays (START is a Monday), no weekend');
+  });
+
+  it('sdfleet keeps every session on every shape: served or reported', () => {
+    for (const shape of ['burst', 'zones', 'nights', 'meetings'] as const) {
+      const trace = generateTrace({ shape, seed: 4, days: shape === 'nights' ? 3 : 1 });
+      const served = new Set<number>();
+      const r = simulate({ trace, policy: sdfleetPolicy({ config: POLICY_DEFAULTS, startMs: START }), coldStart: fixed(180), startMs: START, onServed: (i) => served.add(i) });
+      assert.equal(r.sessions, trace.sessions.length);
+      assert.equal(r.served + r.unserved, r.sessions, `${shape}: conservation`);
+      assert.equal(served.size, r.served, `${shape}: each served once`);
+      assert.equal(r.unserved, 0, `${shape}: nobody left waiting`);
+    }
+  });
+
   it('is quick: a day, 14 policies, well under the bench budget', () => {
     const trace = generateTrace({ shape: 'office', seed: 3 });
     const t0 = performance.now();

@@ -11,6 +11,11 @@ export interface TraceSession {
 export interface Trace {
   name: string;
   sessions: TraceSession[];
+  /**
+   * Weekday of the trace's day 0 (0 = Sunday) when it is known (generated traces): a
+   * history of several days then keeps its weekends where they were. A recorded CSV has none.
+   */
+  startWeekday?: number;
 }
 
 /** Parses a trace; throws naming the line and what it expected. */
