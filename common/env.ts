@@ -34,6 +34,15 @@ export interface SdfleetEnv {
   identityHeaderEnabled: boolean;
   /** SDFLEET_TRUSTED_PROXIES: comma-separated addresses or CIDRs whose identity header is believed. */
   trustedProxies: string[];
+
+  // The lib-disk node agent.
+  /** NODE_NAME: the node the pod runs on, from the Downward API (fieldRef spec.nodeName). */
+  nodeName: string | undefined;
+  /**
+   * GCE_METADATA_HOST (then GCE_METADATA_IP): `host[:port]` of the metadata server, the
+   * convention of Google's Node libraries (gcp-metadata); unset means 169.254.169.254.
+   */
+  gceMetadataHost: string | undefined;
 }
 
 export type IdentityModeName = 'dev' | 'token' | 'iap' | 'header';
@@ -56,6 +65,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): SdfleetEnv {
     identityHeader: env.SDFLEET_IDENTITY_HEADER || undefined,
     identityHeaderEnabled: env.SDFLEET_IDENTITY_HEADER_ENABLED === 'true',
     trustedProxies: list(env.SDFLEET_TRUSTED_PROXIES),
+    nodeName: env.NODE_NAME || undefined,
+    gceMetadataHost: env.GCE_METADATA_HOST || env.GCE_METADATA_IP || undefined,
   };
 }
 
