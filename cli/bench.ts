@@ -1,12 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ALLOCATION_BENCH_DEFAULTS, allocationReport, runAllocationBench } from '../test/bench/allocation.ts';
 import { readyGateReport, runReadyGateBench } from '../test/bench/ready-gate.ts';
-import { runSessionsBench, sessionsReport } from '../test/bench/sessions.ts';
-import { runStartBench, startReport } from '../test/bench/start.ts';
 import { PROXY_BENCH_DEFAULTS, proxyReport, runProxyBench } from '../test/bench/proxy.ts';
 import { TARGET_NAMES, type TargetName } from '../test/bench/proxy-targets.ts';
 import { autoscalerReport, runAutoscalerBench } from '../fleet/autoscaler/sim/bench.ts';
 import { intOption, secondsOption } from './run.ts';
+
+// The sessions and start benches are imported when run: start drives Chromium through
+// playwright-core, a devDependency, and every other command (in an image with production
+// dependencies only) must load without it.
 
 /** `1,10,50,200` → [1, 10, 50, 200] (each 1–1,000). */
 function concurrencyList(value: string): number[] {
@@ -81,6 +83,7 @@ export function benchCommand(): Command {
     .option('--concurrency <n>', 'users starting at once', intOption('--concurrency', 1, 1000), 50)
     .option('--json', 'print the result as JSON')
     .action(async (f: { users: number; concurrency: number; json?: boolean }) => {
+      const { runSessionsBench, sessionsReport } = await import('../test/bench/sessions.ts');
       const result = await runSessionsBench({ users: f.users, concurrency: f.concurrency, progress: (l) => process.stderr.write(l + '\n') });
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : sessionsReport(result)) + '\n');
     });
@@ -94,6 +97,7 @@ export function benchCommand(): Command {
     .option('--warm <n>', 'warm instances kept in the Fleet', intOption('--warm', 1, 50), 3)
     .option('--json', 'print the result as JSON')
     .action(async (f: { runs: number; warm: number; json?: boolean }) => {
+      const { runStartBench, startReport } = await import('../test/bench/start.ts');
       const result = await runStartBench({ runs: f.runs, warm: f.warm, progress: (l) => process.stderr.write(l + '\n') });
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : startReport(result)) + '\n');
     });
