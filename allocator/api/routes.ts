@@ -163,7 +163,9 @@ export function apiRouter(o: ApiOptions): express.Router {
 
   r.get(/^\/images\/file\/(.+)$/, async (req, res) => {
     const a = caller(res);
-    const rel = decodeURIComponent((req.params as unknown as string[])[0] ?? '');
+    // The router has %-decoded the path already (a malformed escape is its 400): decoding
+    // again would turn "%25" into a bad escape (a 500) and make names with "%" unreachable.
+    const rel = (req.params as unknown as string[])[0] ?? '';
     const img = await openImage(userDir(o.userStore, userKey(a.identity.id)), rel);
     res.setHeader('content-type', img.type);
     res.setHeader('content-length', img.size);

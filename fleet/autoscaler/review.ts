@@ -20,6 +20,9 @@ export interface FleetAutoscaleResponse {
   replicas: number;
 }
 
+/** Agones' Fleet counts (and response.replicas) are int32: larger ones are malformed, and their sums would lose precision. */
+const INT32_MAX = 2 ** 31 - 1;
+
 const COUNTS = ['replicas', 'readyReplicas', 'reservedReplicas', 'allocatedReplicas'] as const;
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -28,7 +31,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * The review's request, or a 400 SdfleetError saying what is wrong. Counts that Agones
- * leaves out (zero values may be omitted) read as 0; present ones must be whole numbers ≥ 0.
+ * leaves out (zero values may be omitted) read as 0; present ones must be whole numbers from 0 to 2^31 - 1 (int32, as in Agones).
  */
 export function parseReview(body: unknown): FleetAutoscaleRequest {
   const expected = 'expected a FleetAutoscaleReview: {"apiVersion":"autoscaling.agones.dev/v1","kind":"FleetAutoscaleReview","request":{"uid","name","namespace","status":{"replicas","readyReplicas","reservedReplicas","allocatedReplicas"}}}';
@@ -47,7 +50,9 @@ export function parseReview(body: unknown): FleetAutoscaleRequest {
       status[k] = 0;
       continue;
     }
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw badRequest(`request.status.${k} must be a whole number ≥ 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > INT32_MAX) {
+      throw badRequest(`request.status.${k} must be a whole number from 0 to ${INT32_MAX} (a Fleet's counts are int32), got ${JSON.stringify(v)}`);
+    }
     status[k] = v;
   }
   const strings = (v: unknown, field: string): Record<string, string> | undefined => {

@@ -132,7 +132,9 @@ describe('FleetAutoscaler webhook', () => {
     ['no uid', review({ replicas: 1 }, { uid: '' }), /request.uid must be a non-empty string/],
     ['no name', review({ replicas: 1 }, { name: 3 }), /request.name must be the Fleet's name/],
     ['no status', review({}, { status: 'ready' }), /request.status must be the Fleet's status object/],
-    ['a bad count', review({ replicas: 1, allocatedReplicas: -2 }), /request.status.allocatedReplicas must be a whole number ≥ 0, got -2/],
+    ['a bad count', review({ replicas: 1, allocatedReplicas: -2 }), /request.status.allocatedReplicas must be a whole number from 0 to 2147483647 .*, got -2/],
+    // Found by test/fuzz/autoscaler-webhook.test.ts: such counts gave a 200 with replicas past 2^53 (and past Agones' int32).
+    ['a count past int32', review({ replicas: 1, reservedReplicas: Number.MAX_SAFE_INTEGER }), /request.status.reservedReplicas must be a whole number from 0 to 2147483647 \(a Fleet's counts are int32\), got 9007199254740991/],
     ['bad labels', review({ replicas: 1 }, { labels: { a: 1 } }), /request.labels must map strings to strings/],
   ];
   for (const [name, body, message] of malformed) {

@@ -107,4 +107,43 @@ describe('sdk-server HTTP gateway (Agones REST SDK)', () => {
       await f.close();
     }
   });
+
+  // Found by test/fuzz/sdk-gateway.test.ts: each was a 500 (code 13) before.
+  it('malformed input is a 400 or 404 with a reason: paths starting //, bad %-escapes, Object.prototype names, huge reservations', async () => {
+    const f = await sdkFixture({ gs: { status: { state: 'Scheduled', counters: { rooms: { count: 1, capacity: 10 } }, lists: { players: { capacity: 3, values: ['a'] } } } } });
+    const port = f.server.httpPort;
+    const raw = (path: string): Promise<{ status: number; json: Record<string, unknown> }> =>
+      new Promise((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port, path }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> }));
+        }).on('error', reject);
+      });
+    try {
+      const slashes = await raw('//');
+      assert.equal(slashes.status, 404);
+      assert.match(String(slashes.json.message), /no SDK route for GET \/\//);
+      // A path that a URL parser would read as host "x" and path /gameserver is not /gameserver.
+      assert.equal((await raw('//x/gameserver')).status, 404);
+      const escape = await call(port, 'GET', '/v1beta1/counters/%E0%A4%A');
+      assert.equal(escape.status, 400);
+      assert.match(String(escape.json.message), /malformed %-escape/);
+      assert.equal((await call(port, 'POST', '/v1beta1/lists/%zz:addValue', '{"value":"x"}')).status, 400);
+      for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        assert.equal((await call(port, 'GET', `/v1beta1/counters/${name}`)).status, 404, `counter ${name}`);
+        assert.equal((await call(port, 'GET', `/v1beta1/lists/${name}`)).status, 404, `list ${name}`);
+        assert.equal((await call(port, 'PATCH', `/v1beta1/counters/${name}`, '{"count":"0"}')).status, 404, `PATCH counter ${name}`);
+        assert.equal((await call(port, 'POST', `/v1beta1/lists/${name}:addValue`, '{"value":"x"}')).status, 404, `addValue ${name}`);
+      }
+      const huge = await call(port, 'POST', '/reserve', '{"seconds":"9007199254740991"}');
+      assert.equal(huge.status, 400);
+      assert.match(String(huge.json.message), /at most 2147483 seconds/);
+      assert.equal((await call(port, 'POST', '/reserve', '{"seconds":"2147483"}')).status, 200);
+      assert.equal((await f.store.get()).status?.state, 'Reserved');
+    } finally {
+      await f.close();
+    }
+  });
 });

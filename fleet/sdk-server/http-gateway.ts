@@ -26,7 +26,7 @@ export function createGatewayServer(core: SdkCore, log: Logger): http.Server {
 }
 
 async function handle(core: SdkCore, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://sdk');
+  const url = requestUrl(req.url);
   const path = url.pathname;
   const method = req.method ?? 'GET';
   const route = `${method} ${path}`;
@@ -60,7 +60,7 @@ async function handle(core: SdkCore, req: http.IncomingMessage, res: http.Server
 
   const counter = /^\/v1beta1\/counters\/([^/:]+)$/.exec(path);
   if (counter) {
-    const name = decodeURIComponent(counter[1]!);
+    const name = decodeName(counter[1]!);
     if (method === 'GET') return sendJson(res, 200, counterJson(await core.getCounter(name)));
     if (method === 'PATCH') {
       const body = await readBody(req);
@@ -76,7 +76,7 @@ async function handle(core: SdkCore, req: http.IncomingMessage, res: http.Server
 
   const list = /^\/v1beta1\/lists\/([^/:]+)(:addValue|:removeValue)?$/.exec(path);
   if (list) {
-    const name = decodeURIComponent(list[1]!);
+    const name = decodeName(list[1]!);
     const action = list[2];
     if (!action && method === 'GET') return sendJson(res, 200, listJson(await core.getList(name)));
     if (!action && method === 'PATCH') {
@@ -99,6 +99,28 @@ async function handle(core: SdkCore, req: http.IncomingMessage, res: http.Server
   }
 
   throw Object.assign(new SdkError(GrpcStatus.NOT_FOUND, `no SDK route for ${method} ${path}; see Agones' REST SDK reference`), {});
+}
+
+/**
+ * The request's URL. The target is read as a path even when it starts with `//` (a URL
+ * parser would take what follows for a host, and fail or route elsewhere).
+ */
+export function requestUrl(target: string | undefined): URL {
+  const t = target ?? '/';
+  try {
+    return new URL(`http://sdk${t.startsWith('/') ? '' : '/'}${t}`);
+  } catch {
+    throw new SdkError(GrpcStatus.INVALID_ARGUMENT, `the request path ${JSON.stringify(t.slice(0, 200))} is not a valid URL path; see Agones' REST SDK reference for the routes`);
+  }
+}
+
+/** A counter or list name from the path; a 400 when its %-escapes are malformed. */
+function decodeName(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new SdkError(GrpcStatus.INVALID_ARGUMENT, `the name ${JSON.stringify(raw.slice(0, 200))} in the path has a malformed %-escape; encode it with encodeURIComponent`);
+  }
 }
 
 function watch(core: SdkCore, req: http.IncomingMessage, res: http.ServerResponse): void {

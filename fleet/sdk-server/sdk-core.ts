@@ -37,6 +37,14 @@ const FINAL_STATES = new Set<GameServerState | undefined>(['Unhealthy', 'Shutdow
  * store has no GameServer); calls made before `start()` work but no health checking runs;
  * `stop()` ends timers and watchers and is safe to call twice.
  */
+/** The longest reservation a timer can end: Node's timers hold at most 2^31 - 1 ms. */
+export const MAX_RESERVE_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** A counter or list by name: only the GameServer's own entries, never `__proto__`, `constructor` and kin. */
+function ownEntry<T>(entries: Record<string, T> | undefined, name: string): T | undefined {
+  return entries !== undefined && Object.hasOwn(entries, name) ? entries[name] : undefined;
+}
+
 export class SdkCore {
   readonly #store: GameServerStore;
   readonly #log: Logger;
@@ -105,6 +113,9 @@ export class SdkCore {
     if (!Number.isFinite(seconds) || seconds < 0) {
       throw new SdkError(GrpcStatus.INVALID_ARGUMENT, `reserve duration must be zero or more seconds, got ${seconds}`);
     }
+    if (seconds > MAX_RESERVE_SECONDS) {
+      throw new SdkError(GrpcStatus.INVALID_ARGUMENT, `reserve duration must be at most ${MAX_RESERVE_SECONDS} seconds (about 24 days, the longest timer), got ${seconds}; use 0 to stay Reserved until the state changes`);
+    }
     this.#clearReserveTimer();
     const stored = await this.#setState('Reserved', seconds);
     if (seconds > 0 && stored?.status?.state === 'Reserved') this.#armReserveTimer(seconds * 1000);
@@ -172,7 +183,7 @@ export class SdkCore {
 
   async getCounter(name: string): Promise<Counter> {
     const gs = await this.#getOrUnavailable();
-    const c = gs.status?.counters?.[name];
+    const c = ownEntry(gs.status?.counters, name);
     if (!c) throw new SdkError(GrpcStatus.NOT_FOUND, `counter not found: ${name} (declare it in the GameServer's spec.counters)`);
     return { name, count: c.count ?? 0, capacity: c.capacity ?? 0 };
   }
@@ -182,7 +193,7 @@ export class SdkCore {
     const name = req.name;
     let result: Counter | undefined;
     await this.#store.update((gs) => {
-      const c = gs.status?.counters?.[name];
+      const c = ownEntry(gs.status?.counters, name);
       if (!c) throw new SdkError(GrpcStatus.NOT_FOUND, `counter not found: ${name} (declare it in the GameServer's spec.counters)`);
       let capacity = c.capacity ?? 0;
       let count = c.count ?? 0;
@@ -202,7 +213,7 @@ export class SdkCore {
 
   async getList(name: string): Promise<List> {
     const gs = await this.#getOrUnavailable();
-    const l = gs.status?.lists?.[name];
+    const l = ownEntry(gs.status?.lists, name);
     if (!l) throw new SdkError(GrpcStatus.NOT_FOUND, `list not found: ${name} (declare it in the GameServer's spec.lists)`);
     return { name, capacity: l.capacity ?? 0, values: [...(l.values ?? [])] };
   }
@@ -245,7 +256,7 @@ export class SdkCore {
   async #changeList(name: string, change: (l: List) => void): Promise<List> {
     let result: List | undefined;
     await this.#store.update((gs) => {
-      const cur = gs.status?.lists?.[name];
+      const cur = ownEntry(gs.status?.lists, name);
       if (!cur) throw new SdkError(GrpcStatus.NOT_FOUND, `list not found: ${name} (declare it in the GameServer's spec.lists)`);
       const l: List = { name, capacity: cur.capacity ?? 0, values: [...(cur.values ?? [])] };
       change(l);

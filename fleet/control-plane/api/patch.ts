@@ -86,7 +86,14 @@ export function applyPatch(kind: PatchKind, doc: unknown, body: string): unknown
       return mergePatch(doc, kind === 'strategic' ? stripDirectives(patch) : patch);
     case 'json': {
       if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
-      const invalidOp = fastJsonPatch.validate(patch as fastJsonPatch.Operation[], doc);
+      let invalidOp: fastJsonPatch.JsonPatchError | undefined;
+      try {
+        invalidOp = fastJsonPatch.validate(patch as fastJsonPatch.Operation[], doc);
+      } catch (err) {
+        // validate() returns JsonPatchErrors but throws others: a path through __proto__ is one.
+        const why = /prototype/.test(errorMessage(err)) ? 'a path may not go through __proto__ or constructor/prototype' : (errorMessage(err).split('\n')[0] ?? '');
+        throw badRequest(`the JSON patch can't be applied: ${why}`);
+      }
       if (invalidOp) {
         const code = invalidOp.name === 'TEST_OPERATION_FAILED' || invalidOp.name === 'OPERATION_PATH_UNRESOLVABLE' || invalidOp.name === 'OPERATION_FROM_UNRESOLVABLE' || invalidOp.name === 'OPERATION_PATH_ILLEGAL_ARRAY_INDEX' || invalidOp.name === 'OPERATION_VALUE_OUT_OF_BOUNDS' ? 422 : 400;
         const msg = `the JSON patch can't be applied: ${invalidOp.name} at operation ${invalidOp.index ?? '?'}: ${invalidOp.message.split('\n')[0] ?? ''}`;
