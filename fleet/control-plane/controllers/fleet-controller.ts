@@ -6,13 +6,21 @@ import { LABEL_FLEET, LABEL_GAMESERVERSET } from '../../agones/types.ts';
 import { RESOURCES } from '../resources/registry.ts';
 import type { KubeObject, ObjectStore } from '../store/types.ts';
 import type { EventRecorder } from './events.ts';
-import { computeFleetActions, countStates } from './fleet-decision.ts';
+import { computeFleetActions, countStates, type FleetCounts } from './fleet-decision.ts';
 import { keyOf, splitKey } from './gameserver-controller.ts';
 import { WorkQueue } from './workqueue.ts';
 
 /** Label with the hash of the Fleet template a GameServer was made from. */
 export const LABEL_TEMPLATE_HASH = 'sdfleet.dev/template-hash';
 const FLEET_INDEX = 'fleet';
+/** `<ns>/<fleet>\0<template hash>\0<state, or "deleting">`: counted, never listed. */
+const FLEET_STATE_INDEX = 'fleet-state';
+/** Every state a counted GameServer can be in ('' before its first). */
+const STATES = ['', 'PortAllocation', 'Creating', 'Starting', 'Scheduled', 'RequestReady', 'Ready', 'Shutdown', 'Error', 'Unhealthy', 'Reserved', 'Allocated', 'deleting'] as const;
+const fleetKeyOf = (gs: KubeObject): string | undefined => {
+  const fleet = gs.metadata.labels?.[LABEL_FLEET];
+  return fleet ? `${gs.metadata.namespace ?? 'default'}/${fleet}` : undefined;
+};
 
 export interface FleetControllerOptions {
   store: ObjectStore;
@@ -51,8 +59,14 @@ export class FleetController {
     // most one run per 50 ms merges a burst of them (O(n) once, not once per allocation).
     this.#queue = new WorkQueue({ name: 'fleets', handler: (k) => this.#reconcile(k), log: o.log, minIntervalMs: 50 });
     o.store.addIndex(RESOURCES.gameServers, FLEET_INDEX, (gs) => {
-      const fleet = gs.metadata.labels?.[LABEL_FLEET];
-      return fleet ? [`${gs.metadata.namespace ?? 'default'}/${fleet}`] : [];
+      const key = fleetKeyOf(gs);
+      return key ? [key] : [];
+    });
+    o.store.addIndex(RESOURCES.gameServers, FLEET_STATE_INDEX, (gs) => {
+      const key = fleetKeyOf(gs);
+      if (!key) return [];
+      const state = gs.metadata.deletionTimestamp ? 'deleting' : ((gs as unknown as GameServer).status?.state ?? '');
+      return [`${key}\0${gs.metadata.labels?.[LABEL_TEMPLATE_HASH] ?? ''}\0${state}`];
     });
   }
 
@@ -82,6 +96,7 @@ export class FleetController {
     if (!obj || obj.metadata.deletionTimestamp) return;
     const fleet = obj as unknown as Fleet;
     const hash = templateHash(fleet.spec.template);
+    if (this.#steady(key, ns, name, obj, fleet, hash)) return;
     const gameServers = this.#o.store.byIndex(RESOURCES.gameServers, FLEET_INDEX, key) as unknown as GameServer[];
     const actions = computeFleetActions({
       fleet,
@@ -109,6 +124,41 @@ export class FleetController {
     // Counts after this pass's changes; the GameServer events re-enqueue the Fleet anyway.
     const now = this.#o.store.byIndex(RESOURCES.gameServers, FLEET_INDEX, key) as unknown as GameServer[];
     const counts = countStates(now.filter((gs) => !gs.metadata.deletionTimestamp));
+    this.#writeStatus(key, ns, name, counts);
+  }
+
+  /**
+   * The common case, from counts alone (no pass over the Fleet's GameServers): every one is
+   * of the current template, none is dead, and no scale-down is due, so the only action is
+   * to create what is missing. False when anything else may be needed: the full pass
+   * (computeFleetActions) decides then.
+   */
+  #steady(key: string, ns: string, name: string, obj: KubeObject, fleet: Fleet, hash: string): boolean {
+    const store = this.#o.store;
+    const n: Record<string, number> = {};
+    let counted = 0;
+    for (const s of STATES) {
+      n[s] = store.indexSize(RESOURCES.gameServers, FLEET_STATE_INDEX, `${key}\0${hash}\0${s}`);
+      counted += n[s]!;
+    }
+    // Another template's, or a state this list does not know: the full pass.
+    if (counted !== store.indexSize(RESOURCES.gameServers, FLEET_INDEX, key)) return false;
+    if (n.Unhealthy! + n.Error! + n.Shutdown! > 0) return false;
+    const live = counted - n.deleting!;
+    const pinned = n.Allocated! + n.Reserved!;
+    const want = Math.max(0, Math.max(0, fleet.spec.replicas ?? 0) - pinned);
+    if (live - pinned > want) return false;
+    const create = Math.min(want - (live - pinned), this.#o.maxPerPass ?? 64);
+    for (let i = 0; i < create; i++) store.create(RESOURCES.gameServers, this.#newGameServer(obj, fleet, hash));
+    if (create > 0) {
+      this.#o.log.debug({ fleet: key, created: create }, 'fleet reconciled');
+      this.#o.events.record(obj, 'Normal', 'CreatingGameServers', `Created ${create} GameServers`);
+    }
+    this.#writeStatus(key, ns, name, { replicas: live + create, readyReplicas: n.Ready!, reservedReplicas: n.Reserved!, allocatedReplicas: n.Allocated! });
+    return true;
+  }
+
+  #writeStatus(key: string, ns: string, name: string, counts: FleetCounts): void {
     try {
       this.#o.store.mutate(RESOURCES.fleets, ns, name, (copy) => {
         const st = (copy.status ?? {}) as Record<string, unknown>;
