@@ -69,8 +69,11 @@ export class EventRecorder {
   #prune(ns: string): void {
     if (this.#store.count(RESOURCES.events, ns) <= this.#limit) return;
     const items = this.#store.list(RESOURCES.events, { namespace: ns }).items;
-    // The store lists in insertion order: the first are the oldest.
-    for (const e of items.slice(0, items.length - this.#limit)) {
+    // The store lists in insertion order: the first are the oldest. Down to 90 % of the
+    // limit, so that the list (of the whole limit) is made once per tenth of it, not once
+    // per event.
+    const keep = Math.floor(this.#limit * 0.9);
+    for (const e of items.slice(0, Math.max(0, items.length - keep))) {
       try {
         this.#store.delete(RESOURCES.events, ns, e.metadata.name!);
       } catch {
