@@ -8,6 +8,9 @@ import { applyBuffer, type BufferPolicy, type ScaleDecision } from './autoscaler
 import type { EventRecorder } from './events.ts';
 import { keyOf, splitKey } from './gameserver-controller.ts';
 
+/** Failures within this long after start are logged at debug. */
+const STARTUP_GRACE_MS = 15_000;
+
 interface WebhookPolicy {
   url?: string;
   service?: { name: string; namespace: string; path?: string; port?: number };
@@ -50,7 +53,11 @@ export class AutoscalerController {
     this.#o = o;
   }
 
+  /** When start() ran: failures in the first seconds (a webhook still starting) are not warned about. */
+  #startedAt = 0;
+
   start(): void {
+    this.#startedAt = Date.now();
     this.#unsubscribe = this.#o.store.onChange((e) => {
       if (e.resource !== RESOURCES.fleetAutoscalers) return;
       const key = keyOf(e.object);
@@ -113,7 +120,10 @@ export class AutoscalerController {
     } catch (err) {
       this.#status(ns, name, { ableToScale: false, scalingLimited: false, currentReplicas: fleet.status?.replicas ?? 0, desiredReplicas: fleet.spec.replicas ?? 0 });
       this.#o.events.record(fasObj, 'Warning', 'FleetAutoscaler', `Error calculating desired fleet size on FleetAutoscaler ${name}: ${errorMessage(err)}`);
-      this.#o.log.warn({ fleetAutoscaler: key, err: errorMessage(err) }, 'autoscaling failed');
+      // Right after start the webhook's server may still be starting (sdfleet up starts the
+      // allocator after the control plane): that is a debug line, later it is a warning.
+      const level = Date.now() - this.#startedAt < STARTUP_GRACE_MS ? 'debug' : 'warn';
+      this.#o.log[level]({ fleetAutoscaler: key, err: errorMessage(err) }, 'autoscaling failed');
       return;
     }
     const before = fleet.spec.replicas ?? 0;
