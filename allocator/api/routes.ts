@@ -11,6 +11,7 @@ import type { Authentication, IdentityService } from '../identity/index.ts';
 import { isSafeMethod, userKey } from '../identity/index.ts';
 import { listImages, openImage } from './images.ts';
 import { openApiDocument } from './openapi.ts';
+import { sendError } from './errors.ts';
 
 export const API_PREFIX = '/_sdfleet/api/v1';
 
@@ -21,8 +22,8 @@ export interface ApiOptions {
   log: Logger;
   /** Root of the users' output folders (the wrapper's --user-store). */
   userStore: string;
-  /** Largest JSON body. Default 16 KiB. */
-  bodyLimit?: string;
+  /** Largest JSON body, in bytes. Default 16 KiB. */
+  bodyLimit?: number;
 }
 
 const startBody = z.object({ profile: z.string().max(40).optional() }).strict();
@@ -49,7 +50,17 @@ const requireAdmin: RequestHandler = (_req, res, next) => {
 export function apiRouter(o: ApiOptions): express.Router {
   const r = express.Router();
   const { core, identity } = o;
-  r.use(express.json({ limit: o.bodyLimit ?? '16kb', strict: true }));
+  const bodyLimit = o.bodyLimit ?? 16 * 1024;
+  // A body declared larger than the limit is refused before any of it is read, and the
+  // connection closed: the JSON parser would first read (and drop) all of it, so a client
+  // declaring gigabytes could hold the connection, and the bandwidth, as long as it likes.
+  r.use((req: Request, res: Response, next: NextFunction) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!(declared > bodyLimit)) return next();
+    res.setHeader('connection', 'close');
+    sendError(res, 413, 'body_too_large', `the request body is ${declared} bytes; the API takes JSON bodies of at most ${bodyLimit} bytes`);
+  });
+  r.use(express.json({ limit: bodyLimit, strict: true }));
 
   // State-changing requests: same origin, and a browser session's CSRF token.
   r.use((req: Request, res: Response, next: NextFunction) => {
