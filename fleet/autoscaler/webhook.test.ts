@@ -155,4 +155,18 @@ describe('FleetAutoscaler webhook', () => {
     const big = await post(JSON.stringify({ pad: 'x'.repeat(70_000) }));
     assert.equal(big.status, 413);
   });
+
+  it('a body declared too large is refused at once, before it is sent, and the connection closed', async () => {
+    const { hostname, port } = new URL(url);
+    const answer = await new Promise<{ status: number; closed: boolean }>((resolve, reject) => {
+      const req = http.request({ host: hostname, port, method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'content-length': 999_999_999 } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, closed: res.headers.connection === 'close' }));
+      });
+      req.on('error', reject);
+      req.setTimeout(5000, () => reject(new Error('no answer within 5 s: the server waits for the body')));
+      req.flushHeaders(); // headers only: the body never comes
+    });
+    assert.deepEqual(answer, { status: 413, closed: true });
+  });
 });

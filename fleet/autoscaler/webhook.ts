@@ -36,17 +36,26 @@ export function webhookHandler(service: AutoscalerService, log: Logger): (req: I
       req.resume();
       return;
     }
+    // Too large, declared or sent: answered at once and the connection closed, never read
+    // to its end (the webhook takes no credentials: anyone could otherwise hold it open).
+    const tooLarge = (size: number): void => {
+      req.removeAllListeners('data');
+      req.removeAllListeners('end');
+      req.on('error', () => undefined);
+      error(res, 413, 'too_large', `a FleetAutoscaleReview is well under ${BODY_LIMIT} bytes; got ${size}`, { connection: 'close' });
+      res.once('finish', () => req.socket.destroy());
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > BODY_LIMIT) return tooLarge(declared);
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooBig = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > BODY_LIMIT) tooBig = true;
+      if (size > BODY_LIMIT) tooLarge(size);
       else chunks.push(c);
     });
     req.on('error', () => undefined);
     req.on('end', () => {
-      if (tooBig) return error(res, 413, 'too_large', `a FleetAutoscaleReview is well under ${BODY_LIMIT} bytes; got ${size}`);
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
