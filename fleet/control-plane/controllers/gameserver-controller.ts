@@ -89,6 +89,7 @@ export class GameServerController {
     const obj = this.#o.store.tryGet(RESOURCES.gameServers, ns, name);
     if (!obj) {
       if (this.#runs.has(key)) this.#background(this.#teardown(key));
+      else await this.#stopLeftover(ns, name);
       return;
     }
     const gs = obj as unknown as GameServer;
@@ -109,7 +110,12 @@ export class GameServerController {
         return;
       default:
         if (RUNNING_STATES.has(state) && !this.#runs.has(key)) {
-          this.#markFailed(key, 'Unhealthy', 'its process is not running (the control plane may have restarted without it)');
+          // Not adopted: a process this control plane did not start cannot be followed
+          // (exit, SDK server); it is stopped and the GameServer replaced, its user told.
+          const pid = await this.#stopLeftover(ns, name);
+          this.#markFailed(key, 'Unhealthy', pid
+            ? `the control plane restarted while it ran; its process (pid ${pid}) cannot be followed and was stopped`
+            : 'its process is not running (the control plane may have restarted without it)');
         }
     }
   }
@@ -281,6 +287,15 @@ export class GameServerController {
     const hadGpus = this.#o.gpus.heldBy(key).length > 0;
     this.#o.gpus.release(key);
     if (hadGpus) for (const k of this.#waitingForGpu) this.#queue.enqueue(k);
+  }
+
+  async #stopLeftover(ns: string, name: string): Promise<number | undefined> {
+    try {
+      return await this.#o.runner.stopLeftover?.(ns, name);
+    } catch (err) {
+      this.#o.log.warn({ gameServer: `${ns}/${name}`, err: errorMessage(err) }, 'could not stop what a previous control plane left running');
+      return undefined;
+    }
   }
 
   #background(p: Promise<void>): void {

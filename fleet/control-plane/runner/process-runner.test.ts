@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { silentLogger } from '../../../common/log.ts';
 import { GpuPool, gpusRequested, parseGpuList } from './gpus.ts';
 import { HostPortAllocator } from './host-ports.ts';
-import { ProcessRunner, expand, logFileOf } from './process-runner.ts';
+import { ProcessRunner, expand, logFileOf, pidFileOf } from './process-runner.ts';
 import type { RunSpec } from './runner.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'sdfleet-runner-'));
@@ -62,6 +62,36 @@ describe('ProcessRunner', () => {
     await runner.stop('default/gs-c');
     assert.ok(Date.now() - t0 >= 250);
     assert.equal((await h.exited).signal, 'SIGKILL');
+  });
+
+  it('a leader killed with SIGKILL takes its group with it (a killed wrapper leaves no WebUI)', async () => {
+    // The grandchild keeps the output pipe open: the exit must not wait for it.
+    const h = await runner.start(spec('gs-k', 'sleep 30 & echo $! ; wait'));
+    await new Promise((r) => setTimeout(r, 200));
+    const childPid = Number(/\n(\d+)\n/.exec(await readFile(logFileOf(dir, 'default', 'gs-k'), 'utf8'))?.[1]);
+    assert.ok(alive(childPid), 'the grandchild runs');
+    assert.ok(existsSync(pidFileOf(dir, 'default', 'gs-k')), 'a pid file while it runs');
+    process.kill(h.pid, 'SIGKILL');
+    assert.equal((await h.exited).signal, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(alive(childPid), false, 'the grandchild is gone too');
+    assert.equal(existsSync(pidFileOf(dir, 'default', 'gs-k')), false, 'no pid file after the exit');
+  });
+
+  it('stopLeftover() ends the group a previous runner left running, and only that', async () => {
+    const h = await runner.start(spec('gs-l', 'sleep 30 & echo $! ; wait'));
+    await new Promise((r) => setTimeout(r, 200));
+    const childPid = Number(/\n(\d+)\n/.exec(await readFile(logFileOf(dir, 'default', 'gs-l'), 'utf8'))?.[1]);
+    // The runner that started it still follows it: nothing to do.
+    assert.equal(await runner.stopLeftover('default', 'gs-l'), undefined);
+    // A new runner over the same logs (a control plane restarted after a SIGKILL) did not start it.
+    const next = new ProcessRunner({ logDir: dir, log: silentLogger() });
+    assert.equal(await next.stopLeftover('default', 'gs-l'), h.pid);
+    assert.equal(alive(h.pid), false);
+    assert.equal(alive(childPid), false, 'its whole group');
+    await h.exited;
+    assert.equal(await next.stopLeftover('default', 'gs-l'), undefined, 'once');
+    assert.equal(await next.stopLeftover('default', 'never-ran'), undefined);
   });
 
   it('a command that cannot start is a clear error', async () => {

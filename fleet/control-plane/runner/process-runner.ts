@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../../common/log.ts';
 import { resolveSelf } from '../../../common/self.ts';
@@ -25,6 +25,17 @@ interface Run {
 /** The log file of a GameServer's runs. */
 export function logFileOf(logDir: string, namespace: string, name: string): string {
   return join(logDir, namespace, `${name}.log`);
+}
+
+/** While a run lives: its process group and the leader's start time, for a control plane that restarts without it. */
+export function pidFileOf(logDir: string, namespace: string, name: string): string {
+  return join(logDir, namespace, `${name}.pid`);
+}
+
+interface PidRecord {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: tells this process from a later one given the same pid. */
+  startTime: string;
 }
 
 /**
@@ -88,6 +99,13 @@ export class ProcessRunner implements GameServerRunner {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(new Error(`GameServer ${spec.key}: cannot start ${argv[0]}: ${err.message}`, { cause: err })));
     });
+    const pidFile = pidFileOf(this.#o.logDir, spec.namespace, spec.name);
+    // A container ends with its main process: what the leader started goes with it (as the
+    // kernel does to a pod's PID namespace), or a killed wrapper leaves its WebUI serving.
+    child.once('exit', () => {
+      killGroup(child.pid!, 'SIGKILL');
+      rmSync(pidFile, { force: true });
+    });
     const exited = new Promise<ExitStatus>((resolve) => {
       child.once('close', (code, signal) => {
         if (partial) tail.push(partial);
@@ -103,6 +121,14 @@ export class ProcessRunner implements GameServerRunner {
       throw err;
     }
     this.#runs.set(spec.key, { child, exited, graceMs: spec.terminationGracePeriodSeconds * 1000, out });
+    const startTime = startTimeOf(child.pid!);
+    if (startTime && child.exitCode === null && child.signalCode === null) {
+      try {
+        writeFileSync(pidFile, JSON.stringify({ pid: child.pid!, startTime } satisfies PidRecord));
+      } catch (err) {
+        this.#o.log.warn({ gameServer: spec.key, err: (err as Error).message }, 'cannot write the pid file: a restarted control plane will not stop this run');
+      }
+    }
     this.#o.log.debug({ gameServer: spec.key, pid: child.pid }, 'started');
     return { pid: child.pid!, exited };
   }
@@ -134,6 +160,74 @@ export class ProcessRunner implements GameServerRunner {
   async stopAll(): Promise<void> {
     await Promise.all([...this.#runs.keys()].map((k) => this.stop(k)));
   }
+
+  /**
+   * The pid file of a run this runner did not start (a control plane killed with SIGKILL
+   * cannot stop its runs): SIGKILL the group if it still holds this GameServer's processes
+   * (its leader is the process recorded, same pid and start time, or a member carries
+   * SDFLEET_GAMESERVER=<name>: the leader may be gone with its WebUI left), then drop the file.
+   */
+  async stopLeftover(namespace: string, name: string): Promise<number | undefined> {
+    if (this.#runs.has(`${namespace}/${name}`)) return undefined;
+    const file = pidFileOf(this.#o.logDir, namespace, name);
+    let rec: PidRecord;
+    try {
+      rec = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+    } catch {
+      return undefined;
+    }
+    rmSync(file, { force: true });
+    if (!Number.isInteger(rec.pid) || rec.pid <= 1) return undefined;
+    const ours = (): boolean => startTimeOf(rec.pid) === rec.startTime || groupMembers(rec.pid).some((pid) => hasEnv(pid, `SDFLEET_GAMESERVER=${name}`));
+    if (!ours()) return undefined;
+    killGroup(rec.pid, 'SIGKILL');
+    // Not our children: no exit events; wait (briefly) until they are gone, so their ports are free.
+    for (let i = 0; i < 100 && groupMembers(rec.pid).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    this.#o.log.warn({ gameServer: `${namespace}/${name}`, pid: rec.pid }, 'stopped a process group left running by a previous control plane');
+    return rec.pid;
+  }
+}
+
+/** Live (not zombie) processes in the process group, from /proc; none elsewhere. */
+function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const d of entries) {
+    if (!/^\d+$/.test(d)) continue;
+    const f = statFields(Number(d));
+    // Fields after the command: state (3), ppid (4), pgrp (5).
+    if (f && f[0] !== 'Z' && Number(f[2]) === pgid) out.push(Number(d));
+  }
+  return out;
+}
+
+function hasEnv(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+  } catch {
+    return false;
+  }
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3 onwards). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The start time of a live (not zombie) process, from /proc; undefined elsewhere or when gone. */
+function startTimeOf(pid: number): string | undefined {
+  const f = statFields(pid);
+  return !f || f[0] === 'Z' ? undefined : f[19];
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {

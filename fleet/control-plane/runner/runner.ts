@@ -43,4 +43,11 @@ export interface GameServerRunner {
   stopAll(): Promise<void>;
   /** Whether a run for the key is alive. */
   running(key: string): boolean;
+  /**
+   * Ends what a previous control plane (one killed before it could stop its runs) left
+   * running for this GameServer, so a GameServer this control plane cannot follow holds no
+   * port, GPU or process. Resolves with the process id ended, or undefined when nothing of
+   * it was left. Optional: runners whose runs cannot outlive them have nothing to do.
+   */
+  stopLeftover?(namespace: string, name: string): Promise<number | undefined>;
 }
