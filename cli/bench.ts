@@ -6,7 +6,7 @@ import { TARGET_NAMES, type TargetName } from '../test/bench/proxy-targets.ts';
 import { autoscalerReport, runAutoscalerBench } from '../fleet/autoscaler/sim/bench.ts';
 import { intOption, secondsOption } from './run.ts';
 
-// The sessions and start benches are imported when run: start drives Chromium through
+// The sessions, fanout and start benches are imported when run: start drives Chromium through
 // playwright-core, a devDependency, and every other command (in an image with production
 // dependencies only) must load without it.
 
@@ -86,6 +86,29 @@ export function benchCommand(): Command {
       const { runSessionsBench, sessionsReport } = await import('../test/bench/sessions.ts');
       const result = await runSessionsBench({ users: f.users, concurrency: f.concurrency, progress: (l) => process.stderr.write(l + '\n') });
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : sessionsReport(result)) + '\n');
+    });
+  bench
+    .command('fanout')
+    .description(
+      'The allocator with N sessions and N socket.io clients: its RSS at rest, and the time from a fleet update in ' +
+        'the control plane (a user joining or leaving the queue) to the `state` event at every client; the embedded ' +
+        'control plane (no processes), the allocator in its own process, clients in one or two more; beside a bare ' +
+        'socket.io server broadcasting the same payload to the same clients',
+    )
+    .option('--clients <n>', 'users, each with a session and one socket.io client', intOption('--clients', 1, 30_000), 10_000)
+    .option('--updates <n>', 'fleet updates measured', intOption('--updates', 1, 1000), 20)
+    .option('--client-processes <n>', 'processes the clients are spread over', intOption('--client-processes', 1, 2), 2)
+    .option('--update-timeout <ms>', 'an update not at a client after this counts as missed there', intOption('--update-timeout', 100, 120_000), 10_000)
+    .option('--max-seconds <s>', 'the whole run gives up after this', intOption('--max-seconds', 30, 3600), 300)
+    .option('--no-baseline', 'skip the bare socket.io baseline')
+    .option('--json', 'print the result as JSON')
+    .action(async (f: { clients: number; updates: number; clientProcesses: number; updateTimeout: number; maxSeconds: number; baseline: boolean; json?: boolean }) => {
+      const { runFanoutBench, fanoutReport } = await import('../test/bench/fanout.ts');
+      const result = await runFanoutBench({
+        clients: f.clients, updates: f.updates, clientProcesses: f.clientProcesses, updateTimeoutMs: f.updateTimeout,
+        maxSeconds: f.maxSeconds, baseline: f.baseline, progress: (l) => process.stderr.write(l + '\n'),
+      });
+      process.stdout.write((f.json ? JSON.stringify(result, null, 2) : fanoutReport(result)) + '\n');
     });
   bench
     .command('start')

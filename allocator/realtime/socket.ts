@@ -150,6 +150,9 @@ export class Realtime {
     if (this.#adminTimer) return;
     this.#adminTimer = setTimeout(() => {
       this.#adminTimer = undefined;
+      // The snapshot covers every GameServer and session (~150 ms of the event loop at
+      // 10,000): not for nobody. An admin who connects later gets one at once.
+      if (!this.io.sockets.adapter.rooms.get('admins')?.size) return;
       this.io.to('admins').emit('admin', this.#adminSnapshot());
     }, 300);
   }

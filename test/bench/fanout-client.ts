@@ -1,0 +1,174 @@
+/**
+ * A client process of `sdfleet bench fanout`: signs its share of the users in and starts
+ * their sessions (not measured), then holds one socket.io client per user, connected as
+ * that user, and records when each socket's `state` event of an armed update arrives.
+ * Times are `preciseNow()` in this process's clock; the bench corrects them by the offset
+ * it measures with `ping`.
+ */
+import http from 'node:http';
+import { io, type Socket } from 'socket.io-client';
+import { preciseNow } from './fanout-stats.ts';
+
+export type ToFanoutClient =
+  | { type: 'sessions'; base: string; prefix: string; from: number; to: number; concurrency: number }
+  /** `cookies`: as the users signed in (the allocator); without, anonymous (the bare server). */
+  | { type: 'connect'; url: string; path: string; cookies: boolean; concurrency: number }
+  | { type: 'arm'; k: number }
+  | { type: 'collect'; k: number }
+  | { type: 'close' }
+  | { type: 'ping'; id: number };
+
+export type FromFanoutClient =
+  | { type: 'sessions-done'; started: number; failures: Record<string, number> }
+  | { type: 'connected'; connected: number; failures: Record<string, number>; sample: unknown }
+  | { type: 'armed'; k: number }
+  /** Per socket, when the update arrived (null: not yet). `extra`: further `state` events while armed. */
+  | { type: 'arrivals'; k: number; arrivals: (number | null)[]; extra: number }
+  | { type: 'closed' }
+  | { type: 'pong'; id: number; at: number };
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function request(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${path}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) }, agent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const send = (m: FromFanoutClient): void => void process.send!(m);
+const count = (f: Record<string, number>, key: string): void => void (f[key] = (f[key] ?? 0) + 1);
+
+/** `n` tasks, `concurrency` at a time. */
+async function pool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, concurrency) }, async () => {
+    for (let i = next++; i < n; i = next++) await task(i);
+  }));
+}
+
+/** Session cookies of this process's users, in user order ('' where sign-in failed). */
+let cookies: string[] = [];
+let sockets: Socket[] = [];
+let armed = -1;
+let arrivals: (number | null)[] = [];
+let received = 0;
+let extra = 0;
+let reported = true;
+const socketIndex = new WeakMap<Socket, number>();
+
+function report(k: number): void {
+  if (reported || k !== armed) return;
+  reported = true;
+  send({ type: 'arrivals', k, arrivals, extra });
+}
+
+function onState(i: number): void {
+  const at = preciseNow();
+  if (reported || i < 0) return;
+  if (arrivals[i] !== null) {
+    extra++;
+    return;
+  }
+  arrivals[i] = at;
+  if (++received === sockets.length) report(armed);
+}
+
+async function startSessions(m: Extract<ToFanoutClient, { type: 'sessions' }>): Promise<void> {
+  const failures: Record<string, number> = {};
+  cookies = new Array<string>(m.to - m.from).fill('');
+  let started = 0;
+  await pool(m.to - m.from, m.concurrency, async (i) => {
+    try {
+      const r = await request(m.base, 'POST', '/_sdfleet/api/v1/signin', { origin: m.base }, JSON.stringify({ name: `${m.prefix}${m.from + i}` }));
+      const cookie = String(r.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
+      if (r.status !== 200 || !cookie) return count(failures, `signin ${r.status}`);
+      const me = await request(m.base, 'GET', '/_sdfleet/api/v1/me', { cookie });
+      const csrf = (JSON.parse(me.text) as { csrfToken: string }).csrfToken;
+      const s = await request(m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie, 'x-sdfleet-csrf': csrf, origin: m.base }, '{}');
+      if (s.status !== 201) return count(failures, `POST /sessions ${s.status}`);
+      cookies[i] = cookie;
+      started++;
+    } catch (err) {
+      count(failures, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
+  });
+  send({ type: 'sessions-done', started, failures });
+}
+
+async function connect(m: Extract<ToFanoutClient, { type: 'connect' }>): Promise<void> {
+  const failures: Record<string, number> = {};
+  const origin = new URL(m.url).origin;
+  let sample: unknown = null;
+  const open: Socket[] = [];
+  await pool(cookies.length, m.concurrency, (i) => new Promise<void>((resolve) => {
+    if (m.cookies && !cookies[i]) {
+      count(failures, 'no session cookie (sign-in failed)');
+      return resolve();
+    }
+    const socket = io(m.url, {
+      path: m.path,
+      transports: ['websocket'],
+      // One connection per user, as in as many browsers (the default shares one per URL).
+      forceNew: true,
+      reconnection: false,
+      timeout: 60_000,
+      extraHeaders: { origin, ...(m.cookies ? { cookie: cookies[i]! } : {}) },
+    });
+    socket.on('state', (payload: unknown) => {
+      sample ??= payload;
+      onState(socketIndex.get(socket) ?? -1);
+    });
+    socket.once('connect', () => {
+      socketIndex.set(socket, open.length);
+      open.push(socket);
+      resolve();
+    });
+    socket.once('connect_error', (err) => {
+      count(failures, err.message);
+      socket.close();
+      resolve();
+    });
+  }));
+  sockets = open;
+  send({ type: 'connected', connected: open.length, failures, sample });
+}
+
+process.on('message', (m: ToFanoutClient) => {
+  switch (m.type) {
+    case 'sessions':
+      return void startSessions(m).catch(die);
+    case 'connect':
+      return void connect(m).catch(die);
+    case 'arm':
+      arrivals = new Array<number | null>(sockets.length).fill(null);
+      received = 0;
+      extra = 0;
+      armed = m.k;
+      reported = false;
+      send({ type: 'armed', k: m.k });
+      if (sockets.length === 0) report(m.k);
+      return;
+    case 'collect':
+      return report(m.k);
+    case 'close':
+      for (const s of sockets) s.close();
+      sockets = [];
+      armed = -1;
+      reported = true;
+      return send({ type: 'closed' });
+    case 'ping':
+      return send({ type: 'pong', id: m.id, at: preciseNow() });
+  }
+});
+
+function die(err: unknown): void {
+  console.error(err);
+  process.exit(1);
+}
