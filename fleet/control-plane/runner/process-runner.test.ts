@@ -131,4 +131,40 @@ describe('GPU pool and host ports', () => {
     ports.release(a);
     assert.equal((await ports.allocate(4)).length, 4);
   });
+
+});
+
+describe('ProcessRunner and the process it lives in', () => {
+  it('a run outlives its runner killed -9 and keeps writing its log (no pipe through the runner)', async () => {
+    const { spawn } = await import('node:child_process');
+    const host = join(dir, 'host.mts');
+    const { writeFile } = await import('node:fs/promises');
+    const runnerUrl = new URL('./process-runner.ts', import.meta.url).href;
+    await writeFile(host, `
+      import { ProcessRunner } from '${runnerUrl}';
+      const r = new ProcessRunner({ logDir: ${JSON.stringify(dir)}, log: { debug() {}, info() {}, warn() {}, error() {} } as never });
+      const h = await r.start({ key: 'default/orphan', namespace: 'default', name: 'orphan', container: { name: 'c', command: ['sh', '-c', 'echo started; while true; do echo tick; sleep 0.1; done'] }, env: {}, terminationGracePeriodSeconds: 1 });
+      process.send!(h.pid);
+    `);
+    const hostProc = spawn(process.execPath, ['--import', 'tsx', host], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      hostProc.once('message', (m) => resolve(m as number));
+      hostProc.once('exit', (code) => reject(new Error(`the host exited (${code}) before starting the run`)));
+    });
+    try {
+      hostProc.kill('SIGKILL');
+      await new Promise((r) => hostProc.once('exit', r));
+      const file = logFileOf(dir, 'default', 'orphan');
+      const before = readFileSync(file, 'utf8').length;
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(alive(pid), 'the run lives on after its runner died');
+      assert.ok(readFileSync(file, 'utf8').length > before, 'and its output still reaches its log file');
+    } finally {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../../common/log.ts';
 import { resolveSelf } from '../../../common/self.ts';
@@ -19,7 +19,6 @@ interface Run {
   child: ChildProcess;
   exited: Promise<ExitStatus>;
   graceMs: number;
-  out: WriteStream;
 }
 
 /** The log file of a GameServer's runs. */
@@ -69,31 +68,24 @@ export class ProcessRunner implements GameServerRunner {
     }
     const file = logFileOf(this.#o.logDir, spec.namespace, spec.name);
     mkdirSync(dirname(file), { recursive: true });
-    const out = createWriteStream(file, { flags: 'a' });
-    out.on('error', (err) => this.#o.log.warn({ gameServer: spec.key, err: err.message }, 'cannot write the log file'));
-    out.write(`--- ${new Date().toISOString()} starting: ${argv.join(' ')}\n`);
-
-    const child = spawn(argv[0]!, argv.slice(1), {
-      env,
-      cwd: spec.container.workingDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const tail: string[] = [];
+    // The process writes its output straight into its log file, as a container runtime
+    // does: nothing of it passes through this process, so a control plane that dies (or
+    // is restarted) leaves the instance running, not killed by a broken pipe.
+    const fd = openSync(file, 'a');
+    const startOffset = fstatSync(fd).size;
+    writeSync(fd, `--- ${new Date().toISOString()} starting: ${argv.join(' ')}\n`);
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        env,
+        cwd: spec.container.workingDir,
+        stdio: ['ignore', fd, fd],
+        detached: true,
+      });
+    } finally {
+      closeSync(fd);
+    }
     const max = this.#o.tailLines ?? 20;
-    let partial = '';
-    const onData = (chunk: Buffer): void => {
-      out.write(chunk);
-      const text = partial + chunk.toString('utf8');
-      const lines = text.split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) {
-        tail.push(l.length > 300 ? l.slice(0, 300) + '…' : l);
-        if (tail.length > max) tail.shift();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
 
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
@@ -108,19 +100,19 @@ export class ProcessRunner implements GameServerRunner {
     });
     const exited = new Promise<ExitStatus>((resolve) => {
       child.once('close', (code, signal) => {
-        if (partial) tail.push(partial);
-        if (!out.writableEnded) out.end(`--- ${new Date().toISOString()} exited: code ${code ?? 'none'}${signal ? `, signal ${signal}` : ''}\n`);
+        const tail = lastLines(file, startOffset, max);
+        appendLine(file, `--- ${new Date().toISOString()} exited: code ${code ?? 'none'}${signal ? `, signal ${signal}` : ''}`);
         this.#runs.delete(spec.key);
-        resolve({ code, signal, lastLines: tail.slice() });
+        resolve({ code, signal, lastLines: tail });
       });
     });
     try {
       await spawned;
     } catch (err) {
-      out.end(`--- ${(err as Error).message}\n`);
+      appendLine(file, `--- ${(err as Error).message}`);
       throw err;
     }
-    this.#runs.set(spec.key, { child, exited, graceMs: spec.terminationGracePeriodSeconds * 1000, out });
+    this.#runs.set(spec.key, { child, exited, graceMs: spec.terminationGracePeriodSeconds * 1000 });
     const startTime = startTimeOf(child.pid!);
     if (startTime && child.exitCode === null && child.signalCode === null) {
       try {
@@ -258,4 +250,33 @@ export function expand(s: string, env: Record<string, string>): string {
     if (m === '$$') return '$';
     return name !== undefined && Object.hasOwn(env, name) ? env[name]! : m;
   });
+}
+
+function appendLine(file: string, line: string): void {
+  try {
+    appendFileSync(file, line + '\n');
+  } catch {
+    // the log is best effort; the exit status is reported anyway
+  }
+}
+
+/** The last `max` lines the run wrote (from `from`, where its log began), each cut at 300 characters. */
+export function lastLines(file: string, from: number, max: number): string[] {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    const start = Math.max(from, size - 64 * 1024);
+    const buf = Buffer.alloc(Math.max(0, size - start));
+    readSync(fd, buf, 0, buf.length, start);
+    const lines = buf.toString('utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    // The run's own header line is not its output.
+    if (start === from && lines[0]?.startsWith('--- ')) lines.shift();
+    return lines.slice(-max).map((l) => (l.length > 300 ? l.slice(0, 300) + '…' : l));
+  } catch {
+    return [];
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
