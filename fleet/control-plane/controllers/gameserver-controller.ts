@@ -161,7 +161,11 @@ export class GameServerController {
     const env: Record<string, string> = { SDFLEET_GAMESERVER: gs.metadata.name! };
     const wantGpus = gpusRequested(container.resources);
     if (this.#o.gpus.total > 0 || wantGpus > 0) {
-      const devices = wantGpus > 0 ? this.#o.gpus.acquire(key, wantGpus) : [];
+      // First come, first served: while an earlier GameServer waits for GPUs, a later one
+      // (e.g. the Fleet's replacement of the one that just freed them) does not take them.
+      const first = this.#waitingForGpu.values().next().value;
+      const behind = wantGpus > 0 && first !== undefined && first !== key && this.#o.gpus.heldBy(key).length === 0;
+      const devices = wantGpus > 0 ? (behind ? undefined : this.#o.gpus.acquire(key, wantGpus)) : [];
       if (!devices) {
         if (!this.#waitingForGpu.has(key)) {
           this.#waitingForGpu.add(key);
@@ -169,7 +173,10 @@ export class GameServerController {
         }
         return;
       }
-      this.#waitingForGpu.delete(key);
+      if (this.#waitingForGpu.delete(key) && this.#o.gpus.free().length > 0) {
+        // GPUs left over: the next in line may fit now.
+        for (const k of this.#waitingForGpu) this.#queue.enqueue(k);
+      }
       env.CUDA_VISIBLE_DEVICES = devices.join(',');
     }
     for (const p of gs.spec.ports ?? []) {
@@ -279,7 +286,10 @@ export class GameServerController {
   async #teardown(key: string): Promise<void> {
     const run = this.#runs.get(key);
     this.#runs.delete(key);
+    const wasFirst = this.#waitingForGpu.values().next().value === key;
     this.#waitingForGpu.delete(key);
+    // The head of the GPU line is gone: the next may fit.
+    if (wasFirst) for (const k of this.#waitingForGpu) this.#queue.enqueue(k);
     if (!run) return;
     await this.#o.runner.stop(key);
     await run.sdk?.stop();
