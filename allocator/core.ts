@@ -204,6 +204,12 @@ export class AllocatorCore {
   }
 
   /** Everything the admin page shows. */
+  /**
+   * The demand-aware webhook's last reason for a fleet, when this allocator serves it (set
+   * by the server): the admin page shows it beside the FleetAutoscaler's status.
+   */
+  autoscalerReason: ((namespace: string, fleet: string) => string | undefined) | undefined;
+
   adminView(now = Date.now()): AdminView {
     const fleets = this.fleet.counts().map((c) => {
       const f = this.#fleets.get(c.fleet, this.k.namespace) as { spec?: { replicas?: number } } | undefined;
@@ -216,12 +222,13 @@ export class AllocatorCore {
       }
     }
     const autoscalers = this.#autoscalers.list().map((raw) => {
-      const a = raw as unknown as { metadata: { name: string; annotations?: Record<string, string> }; spec: { fleetName: string; policy: { type: string } }; status?: Record<string, unknown> };
+      const a = raw as unknown as { metadata: { name: string; namespace?: string; annotations?: Record<string, string> }; spec: { fleetName: string; policy: { type: string } }; status?: Record<string, unknown> };
       return {
         name: a.metadata.name, fleet: a.spec.fleetName, policy: a.spec.policy.type,
         currentReplicas: a.status?.currentReplicas ?? null, desiredReplicas: a.status?.desiredReplicas ?? null,
         lastScaleTime: a.status?.lastScaleTime ?? null, ableToScale: a.status?.ableToScale ?? null, scalingLimited: a.status?.scalingLimited ?? null,
-        reason: a.metadata.annotations?.[ANNOTATION_AUTOSCALER_REASON] ?? null,
+        reason: a.metadata.annotations?.[ANNOTATION_AUTOSCALER_REASON]
+          ?? (a.spec.policy.type === 'Webhook' ? this.autoscalerReason?.(a.metadata.namespace ?? 'default', a.spec.fleetName) : undefined) ?? null,
       };
     });
     const users = new Map(this.registry.all().map((s) => [s.gameServer, s.userId]));

@@ -107,6 +107,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
     ...(o.autoscaler?.base ? { base: o.autoscaler.base } : {}),
   });
   if (autoscaler) {
+    core.autoscalerReason = (namespace, fleet) => autoscaler.status().find((x) => x.namespace === namespace && x.fleet === fleet)?.reason;
     const review = webhookHandler(autoscaler, log);
     app.post(WEBHOOK_PATH, (req, res) => review(req, res));
   }

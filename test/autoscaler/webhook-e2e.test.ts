@@ -100,6 +100,9 @@ describe('demand-aware autoscaling, end to end', () => {
     const s = alloc.autoscaler!.status()[0]!;
     assert.equal(s.code, 'min-warm');
     assert.match(s.reason, /0 allocated \+ 2 warm \(the minWarm floor/);
+    // The admin page's view carries the same reason beside the FleetAutoscaler.
+    const fas = alloc.core.adminView().autoscalers.find((a) => a.name === 'sd-webui-autoscaler');
+    assert.match(String(fas?.reason), /0 allocated \+ 2 warm \(the minWarm floor/);
     // The admin sees the same over HTTP; others do not.
     const admin = await new Browser(alloc.url, 'admin').signIn();
     const other = await new Browser(alloc.url, 'someone').signIn();
