@@ -4,10 +4,7 @@
  * change (the step between the control plane and the fan-out), its memory, its clock.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { silentLogger } from '../../common/log.ts';
-import { kubeClients } from '../../allocator/kube/clients.ts';
-import { defaultProfiles } from '../../allocator/profiles.ts';
-import { startAllocator } from '../../allocator/server.ts';
+import { startBenchAllocator } from './bench-allocator.ts';
 import { preciseNow } from './fanout-stats.ts';
 
 export type ToFanoutAllocator = { type: 'rss' } | { type: 'changes' } | { type: 'sessions' } | { type: 'ping'; id: number } | { type: 'loop-reset' } | { type: 'loop' };
@@ -22,16 +19,7 @@ export type FromFanoutAllocator =
   | { type: 'pong'; id: number; at: number };
 
 const [kubeconfig, userStore] = process.argv.slice(2) as [string, string];
-const allocator = await startAllocator({
-  k: kubeClients({ kubeconfig, namespace: 'default' }),
-  identity: { mode: 'dev', cookieSecret: 'bench-secret-0123456789abcdef0123456789abcdef' },
-  profiles: defaultProfiles('sd-webui'),
-  policy: { idleLimitMs: 3600_000, warnBeforeMs: 60_000, maxSessionMs: 8 * 3600_000 },
-  userStore,
-  port: 0,
-  logger: silentLogger(),
-});
-await allocator.core.presence.settled;
+const allocator = await startBenchAllocator(kubeconfig, userStore);
 // Registered after the allocator's own listeners: runs in the same emit, right after them.
 let changes: number[] = [];
 allocator.core.queue.on('change', () => void changes.push(preciseNow()));
@@ -51,5 +39,3 @@ process.on('message', (m: ToFanoutAllocator) => {
   if (m.type === 'sessions') send({ type: 'sessions', live: allocator.core.registry.live().length });
   if (m.type === 'ping') send({ type: 'pong', id: m.id, at: preciseNow() });
 });
-process.on('SIGTERM', () => void allocator.stop().then(() => process.exit(0)));
-process.on('disconnect', () => void allocator.stop().then(() => process.exit(0)));

@@ -6,6 +6,7 @@
  * it measures with `ping`.
  */
 import http from 'node:http';
+import { devSignIn, request } from './bench-http.ts';
 import { io, type Socket } from 'socket.io-client';
 import { preciseNow } from './fanout-stats.ts';
 
@@ -29,18 +30,6 @@ export type FromFanoutClient =
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function request(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) }, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const send = (m: FromFanoutClient): void => void process.send!(m);
 const count = (f: Record<string, number>, key: string): void => void (f[key] = (f[key] ?? 0) + 1);
@@ -86,12 +75,8 @@ async function startSessions(m: Extract<ToFanoutClient, { type: 'sessions' }>): 
   let started = 0;
   await pool(m.to - m.from, m.concurrency, async (i) => {
     try {
-      const r = await request(m.base, 'POST', '/_sdfleet/api/v1/signin', { origin: m.base }, JSON.stringify({ name: `${m.prefix}${m.from + i}` }));
-      const cookie = String(r.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
-      if (r.status !== 200 || !cookie) return count(failures, `signin ${r.status}`);
-      const me = await request(m.base, 'GET', '/_sdfleet/api/v1/me', { cookie });
-      const csrf = (JSON.parse(me.text) as { csrfToken: string }).csrfToken;
-      const s = await request(m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie, 'x-sdfleet-csrf': csrf, origin: m.base }, '{}');
+      const { cookie, csrf } = await devSignIn(agent, m.base, `${m.prefix}${m.from + i}`);
+      const s = await request(agent, m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie, 'x-sdfleet-csrf': csrf, origin: m.base }, '{}');
       if (s.status !== 201) return count(failures, `POST /sessions ${s.status}`);
       cookies[i] = cookie;
       started++;

@@ -4,6 +4,7 @@
  * the proxy; the time from the POST to the proxied 200 is one sample.
  */
 import http from 'node:http';
+import { devSignIn, request } from './bench-http.ts';
 
 export type ToClient = { type: 'run'; base: string; users: number; concurrency: number; prefix: string };
 export type FromClient =
@@ -12,26 +13,11 @@ export type FromClient =
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-function request(base: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${path}`, { method, headers: { ...headers, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) }, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 async function run(m: ToClient): Promise<void> {
   const users: { cookie: string; csrf: string }[] = [];
   for (let i = 0; i < m.users; i++) {
-    const r = await request(m.base, 'POST', '/_sdfleet/api/v1/signin', { origin: m.base }, JSON.stringify({ name: `${m.prefix}${i}` }));
-    const cookie = String(r.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
-    const me = await request(m.base, 'GET', '/_sdfleet/api/v1/me', { cookie });
-    users.push({ cookie, csrf: (JSON.parse(me.text) as { csrfToken: string }).csrfToken });
+    users.push(await devSignIn(agent, m.base, `${m.prefix}${i}`));
   }
   process.send!({ type: 'signed-in', users: users.length } satisfies FromClient);
   const startToRoutable: number[] = [];
@@ -44,13 +30,13 @@ async function run(m: ToClient): Promise<void> {
       const u = users[next++];
       if (!u) return;
       const a = performance.now();
-      const r = await request(m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie: u.cookie, 'x-sdfleet-csrf': u.csrf, origin: m.base }, '{}');
+      const r = await request(agent, m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie: u.cookie, 'x-sdfleet-csrf': u.csrf, origin: m.base }, '{}');
       const b = performance.now();
       if (r.status !== 201) {
         failures[`POST ${r.status}`] = (failures[`POST ${r.status}`] ?? 0) + 1;
         continue;
       }
-      const g = await request(m.base, 'GET', '/', { cookie: u.cookie });
+      const g = await request(agent, m.base, 'GET', '/', { cookie: u.cookie });
       const c = performance.now();
       if (g.status !== 200) {
         failures[`GET / ${g.status}`] = (failures[`GET / ${g.status}`] ?? 0) + 1;
