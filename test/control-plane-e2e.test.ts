@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SDK_ANNOTATION, sdkKey } from '../fleet/agones/metadata.ts';
-import { logFileOf } from '../fleet/control-plane/runner/process-runner.ts';
+import { isRunning, logFileOf } from '../fleet/control-plane/runner/process-runner.ts';
 import { embeddedRig, fleetOf, ready, type EmbeddedRig } from './helpers/embedded.ts';
 import { isListening } from './helpers/net.ts';
 import { readFileSync } from 'node:fs';
@@ -21,15 +21,6 @@ function readLog(r: EmbeddedRig, name: string): string | undefined {
   }
 }
 
-/** Running and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const rigs: EmbeddedRig[] = [];
 after(async () => {
@@ -109,9 +100,9 @@ describe('embedded control plane with real processes', () => {
     // A process says Ready, then logs its pid: wait for both.
     const gss = await r.until((g) => ready(g).length === 3 && g.every((x) => /pid=\d+/.test(readLog(r, x.metadata.name!) ?? '')), '3 Ready with their pids logged', 30_000);
     const pids = gss.map((g) => Number(/pid=(\d+)/.exec(readLog(r, g.metadata.name!) ?? '')?.[1]));
-    assert.ok(pids.every((p) => p > 0 && alive(p)), `pids ${pids.join(',')}`);
+    assert.ok(pids.every((p) => p > 0 && isRunning(p)), `pids ${pids.join(',')}`);
     await r.close();
-    assert.deepEqual(pids.filter(alive), [], 'all gone');
+    assert.deepEqual(pids.filter(isRunning), [], 'all gone');
   });
 
   it('200 concurrent allocations against 50 Ready: exactly 50 Allocated, 150 UnAllocated, no GameServer twice', async () => {

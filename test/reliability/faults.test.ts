@@ -19,21 +19,13 @@ import type { GameServer } from '../../fleet/agones/types.ts';
 import { COOKIE_SECRET, Browser, until } from '../helpers/allocator.ts';
 import { fleetOf } from '../helpers/embedded.ts';
 import { freePort } from '../helpers/net.ts';
+import { isRunning } from '../../fleet/control-plane/runner/process-runner.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SDFLEET = join(ROOT, 'bin', 'sdfleet.js');
 const TOLD_MS = 5000;
 const onLinux = process.platform === 'linux';
 
-/** Running and not a zombie. */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Live processes whose command line mentions `marker` (this test's temp dir). */
 function processesOf(marker: string): number[] {
@@ -41,7 +33,7 @@ function processesOf(marker: string): number[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker) && alive(Number(d))) out.push(Number(d));
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker) && isRunning(Number(d))) out.push(Number(d));
     } catch {
       // gone meanwhile
     }
@@ -214,7 +206,7 @@ describe('reliability: faults mid-session', { skip: onLinux ? false : 'needs /pr
   it('kill -9 the WebUI: the user is told within 5 s, the image stays, a new session works', async () => {
     const l = await liveSession('webui-victim');
     const pid = webuiPid(l.instance);
-    assert.ok(pid > 0 && alive(pid), `the WebUI's pid in the GameServer log (${pid})`);
+    assert.ok(pid > 0 && isRunning(pid), `the WebUI's pid in the GameServer log (${pid})`);
     const t = Date.now();
     process.kill(pid, 'SIGKILL');
     const told = await toldGone(l, t, 'the WebUI killed');
@@ -234,13 +226,13 @@ describe('reliability: faults mid-session', { skip: onLinux ? false : 'needs /pr
     const l = await liveSession('wrapper-victim');
     const wpid = wrapperPid(l.instance);
     const upid = webuiPid(l.instance);
-    assert.ok(alive(wpid) && alive(upid), `wrapper ${wpid} and WebUI ${upid} run`);
+    assert.ok(isRunning(wpid) && isRunning(upid), `wrapper ${wpid} and WebUI ${upid} run`);
     const t = Date.now();
     process.kill(wpid, 'SIGKILL');
     const told = await toldGone(l, t, 'the wrapper killed');
     timings.push(`wrapper killed → told in ${told.ms} ms`);
     assert.match(told.reason, /exited|signal/i);
-    await until(() => alive(upid), (a) => !a, 5000, `the WebUI (pid ${upid}) gone with its wrapper`);
+    await until(() => isRunning(upid), (a) => !a, 5000, `the WebUI (pid ${upid}) gone with its wrapper`);
     await imageKept(l);
     l.user.close();
   });
@@ -290,7 +282,7 @@ describe('reliability: faults mid-session', { skip: onLinux ? false : 'needs /pr
     // The user's instance does not depend on the control plane to serve.
     const during = await l.user.fetch('GET', '/', undefined, { accept: 'text/html' });
     assert.equal(during.status, 200, 'the instance serves while the control plane is down');
-    assert.ok(alive(wpid) && alive(upid), 'its processes run on meanwhile');
+    assert.ok(isRunning(wpid) && isRunning(upid), 'its processes run on meanwhile');
 
     await startControlPlane();
     const back = Date.now();
@@ -301,8 +293,8 @@ describe('reliability: faults mid-session', { skip: onLinux ? false : 'needs /pr
     // The reason is the control plane's when the allocator saw the GameServer Unhealthy; when
     // it was deleted before the allocator's watch came back, only that it went away.
     assert.match(told.reason, /control plane restarted|went away/);
-    await until(() => pids.filter((p) => alive(p.pid)).map((p) => p.gs), (left) => left.length === 0, 5000, 'the old GameServers\' processes stopped');
-    assert.equal(alive(upid), false, 'the old WebUI stopped');
+    await until(() => pids.filter((p) => isRunning(p.pid)).map((p) => p.gs), (left) => left.length === 0, 5000, 'the old GameServers\' processes stopped');
+    assert.equal(isRunning(upid), false, 'the old WebUI stopped');
     await readyCount(2, 'replacements after the control-plane restart');
     const now = (await gameServers()).map((g) => g.metadata.name!);
     assert.deepEqual(now.filter((n) => before.includes(n)), [], 'every old GameServer was replaced, none kept without a process');

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { silentLogger } from '../../../common/log.ts';
 import { GpuPool, gpusRequested, parseGpuList } from './gpus.ts';
 import { HostPortAllocator } from './host-ports.ts';
-import { ProcessRunner, expand, logFileOf, pidFileOf } from './process-runner.ts';
+import { ProcessRunner, expand, isRunning, logFileOf, pidFileOf } from './process-runner.ts';
 import type { RunSpec } from './runner.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'sdfleet-runner-'));
@@ -21,15 +21,6 @@ const spec = (name: string, script: string, extra: Partial<RunSpec> = {}): RunSp
   env: { WHO: 'world' }, terminationGracePeriodSeconds: 2, ...extra,
 });
 
-/** Running and not a zombie (this sandbox's init may not reap orphans at once). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('ProcessRunner', () => {
   it('runs the container command with its env, logs to a file, and reports the exit', async () => {
@@ -47,12 +38,12 @@ describe('ProcessRunner', () => {
     await new Promise((r) => setTimeout(r, 200));
     const log = await readFile(logFileOf(dir, 'default', 'gs-b'), 'utf8');
     const childPid = Number(/\n(\d+)\n/.exec(log)?.[1]);
-    assert.ok(alive(childPid), 'the grandchild runs');
+    assert.ok(isRunning(childPid), 'the grandchild runs');
     await runner.stop('default/gs-b');
     assert.equal(runner.running('default/gs-b'), false);
     assert.equal((await h.exited).signal, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(alive(childPid), false, 'the grandchild is gone too');
+    assert.equal(isRunning(childPid), false, 'the grandchild is gone too');
   });
 
   it('SIGKILL after the grace period for a process that ignores SIGTERM', async () => {
@@ -69,12 +60,12 @@ describe('ProcessRunner', () => {
     const h = await runner.start(spec('gs-k', 'sleep 30 & echo $! ; wait'));
     await new Promise((r) => setTimeout(r, 200));
     const childPid = Number(/\n(\d+)\n/.exec(await readFile(logFileOf(dir, 'default', 'gs-k'), 'utf8'))?.[1]);
-    assert.ok(alive(childPid), 'the grandchild runs');
+    assert.ok(isRunning(childPid), 'the grandchild runs');
     assert.ok(existsSync(pidFileOf(dir, 'default', 'gs-k')), 'a pid file while it runs');
     process.kill(h.pid, 'SIGKILL');
     assert.equal((await h.exited).signal, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(alive(childPid), false, 'the grandchild is gone too');
+    assert.equal(isRunning(childPid), false, 'the grandchild is gone too');
     assert.equal(existsSync(pidFileOf(dir, 'default', 'gs-k')), false, 'no pid file after the exit');
   });
 
@@ -87,8 +78,8 @@ describe('ProcessRunner', () => {
     // A new runner over the same logs (a control plane restarted after a SIGKILL) did not start it.
     const next = new ProcessRunner({ logDir: dir, log: silentLogger() });
     assert.equal(await next.stopLeftover('default', 'gs-l'), h.pid);
-    assert.equal(alive(h.pid), false);
-    assert.equal(alive(childPid), false, 'its whole group');
+    assert.equal(isRunning(h.pid), false);
+    assert.equal(isRunning(childPid), false, 'its whole group');
     await h.exited;
     assert.equal(await next.stopLeftover('default', 'gs-l'), undefined, 'once');
     assert.equal(await next.stopLeftover('default', 'never-ran'), undefined);
@@ -157,7 +148,7 @@ describe('ProcessRunner and the process it lives in', () => {
       const file = logFileOf(dir, 'default', 'orphan');
       const before = readFileSync(file, 'utf8').length;
       await new Promise((r) => setTimeout(r, 600));
-      assert.ok(alive(pid), 'the run lives on after its runner died');
+      assert.ok(isRunning(pid), 'the run lives on after its runner died');
       assert.ok(readFileSync(file, 'utf8').length > before, 'and its output still reaches its log file');
     } finally {
       try {

@@ -216,6 +216,12 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
+/** Running and not a zombie (an orphan may wait a while to be reaped), from /proc: Linux only. */
+export function isRunning(pid: number): boolean {
+  const f = statFields(pid);
+  return f !== undefined && f[0] !== 'Z';
+}
+
 /** The start time of a live (not zombie) process, from /proc; undefined elsewhere or when gone. */
 function startTimeOf(pid: number): string | undefined {
   const f = statFields(pid);
