@@ -106,20 +106,7 @@ export class FleetController {
       maxPerPass: this.#o.maxPerPass ?? 64,
     });
 
-    for (const d of actions.delete) {
-      try {
-        this.#o.store.delete(RESOURCES.gameServers, ns, d.name);
-      } catch (err) {
-        if ((err as { code?: number }).code !== 404) throw err;
-      }
-    }
-    for (let i = 0; i < actions.create; i++) this.#o.store.create(RESOURCES.gameServers, this.#newGameServer(obj, fleet, hash));
-    if (actions.create > 0 || actions.delete.length > 0) {
-      this.#o.log.debug({ fleet: key, created: actions.create, deleted: actions.delete.length }, 'fleet reconciled');
-      if (actions.create > 0) this.#o.events.record(obj, 'Normal', 'CreatingGameServers', `Created ${actions.create} GameServers`);
-      const scaledDown = actions.delete.filter((d) => d.reason === 'scale down').length;
-      if (scaledDown > 0) this.#o.events.record(obj, 'Normal', 'ScalingGameServerSet', `Deleted ${scaledDown} GameServers to scale down`);
-    }
+    this.#carryOut(key, ns, obj, fleet, hash, actions.create, actions.delete);
 
     // Counts after this pass's changes; the GameServer events re-enqueue the Fleet anyway.
     const now = this.#o.store.byIndex(RESOURCES.gameServers, FLEET_INDEX, key) as unknown as GameServer[];
@@ -149,13 +136,26 @@ export class FleetController {
     const want = Math.max(0, Math.max(0, fleet.spec.replicas ?? 0) - pinned);
     if (live - pinned > want) return false;
     const create = Math.min(want - (live - pinned), this.#o.maxPerPass ?? 64);
-    for (let i = 0; i < create; i++) store.create(RESOURCES.gameServers, this.#newGameServer(obj, fleet, hash));
-    if (create > 0) {
-      this.#o.log.debug({ fleet: key, created: create }, 'fleet reconciled');
-      this.#o.events.record(obj, 'Normal', 'CreatingGameServers', `Created ${create} GameServers`);
-    }
+    this.#carryOut(key, ns, obj, fleet, hash, create, []);
     this.#writeStatus(key, ns, name, { replicas: live + create, readyReplicas: n.Ready!, reservedReplicas: n.Reserved!, allocatedReplicas: n.Allocated! });
     return true;
+  }
+
+  /** Deletes and creates what a pass decided, with the log line and the events. */
+  #carryOut(key: string, ns: string, obj: KubeObject, fleet: Fleet, hash: string, create: number, deletes: { name: string; reason: string }[]): void {
+    for (const d of deletes) {
+      try {
+        this.#o.store.delete(RESOURCES.gameServers, ns, d.name);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
+    for (let i = 0; i < create; i++) this.#o.store.create(RESOURCES.gameServers, this.#newGameServer(obj, fleet, hash));
+    if (create === 0 && deletes.length === 0) return;
+    this.#o.log.debug({ fleet: key, created: create, deleted: deletes.length }, 'fleet reconciled');
+    if (create > 0) this.#o.events.record(obj, 'Normal', 'CreatingGameServers', `Created ${create} GameServers`);
+    const scaledDown = deletes.filter((d) => d.reason === 'scale down').length;
+    if (scaledDown > 0) this.#o.events.record(obj, 'Normal', 'ScalingGameServerSet', `Deleted ${scaledDown} GameServers to scale down`);
   }
 
   #writeStatus(key: string, ns: string, name: string, counts: FleetCounts): void {
