@@ -32,24 +32,8 @@ export interface AutoscalerBenchOptions {
   warmGoalPct?: number;
 }
 
-export interface PolicyRow {
-  name: string;
-  sessions: number;
-  served: number;
-  unserved: number;
-  warmPct: number;
-  waitP50: number | null;
-  waitP95: number | null;
-  waitP99: number | null;
-  waitMax: number | null;
-  gpuHours: number;
-  idleGpuHours: number;
-  busyGpuHours: number;
-  startingGpuHours: number;
-  created: number;
-  hoursAtZero: number;
-  peakReplicas: number;
-}
+/** One policy's line of the table (and of --json): the simulation's result without its raw counts. */
+export type PolicyRow = Omit<SimResult, 'warm' | 'horizonHours'>;
 
 export interface TraceRun {
   trace: string;
