@@ -1,10 +1,6 @@
 import { Command, Option } from 'commander';
 import { readEnv } from '../common/env.ts';
 import { createLogger } from '../common/log.ts';
-import { identityOptionsFromEnv } from '../allocator/identity/index.ts';
-import { kubeClients } from '../allocator/kube/clients.ts';
-import { defaultProfiles, loadProfiles } from '../allocator/profiles.ts';
-import { startAllocator } from '../allocator/server.ts';
 import { intOption, secondsOption, stopOnSignal } from './run.ts';
 
 export interface AllocatorFlags {
@@ -53,6 +49,12 @@ export function allocatorCommand(): Command {
   )
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (f: AllocatorFlags) => {
+      const [{ kubeClients }, { startAllocator }, { identityOptionsFromEnv }, { defaultProfiles, loadProfiles }] = await Promise.all([
+        import('../allocator/kube/clients.ts'),
+        import('../allocator/server.ts'),
+        import('../allocator/identity/index.ts'),
+        import('../allocator/profiles.ts'),
+      ]);
       const env = readEnv();
       const log = createLogger({ name: 'allocator', level: f.logLevel, pretty: process.stdout.isTTY });
       const allocator = await startAllocator({

@@ -1,14 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ALLOCATION_BENCH_DEFAULTS, allocationReport, runAllocationBench } from '../test/bench/allocation.ts';
-import { readyGateReport, runReadyGateBench } from '../test/bench/ready-gate.ts';
+import { ALLOCATION_BENCH_DEFAULTS } from '../test/bench/allocation-options.ts';
 import { PROXY_BENCH_DEFAULTS, proxyReport, runProxyBench } from '../test/bench/proxy.ts';
 import { TARGET_NAMES, type TargetName } from '../test/bench/proxy-targets.ts';
-import { autoscalerReport, runAutoscalerBench } from '../fleet/autoscaler/sim/bench.ts';
 import { intOption, secondsOption } from './run.ts';
 
-// The sessions, fanout and start benches are imported when run: start drives Chromium through
-// playwright-core, a devDependency, and every other command (in an image with production
-// dependencies only) must load without it.
+// Every bench is imported when it runs: start drives Chromium through playwright-core, a
+// devDependency, and every other command (in an image with production dependencies only) must
+// load without it; and no sdfleet process should carry a bench's modules (see cli/README.md).
 
 /** `1,10,50,200` → [1, 10, 50, 200] (each 1–1,000). */
 function concurrencyList(value: string): number[] {
@@ -32,6 +30,7 @@ export function benchCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (f: { runs: number; baselineRuns: number; baselinePollMs: number; json?: boolean }) => {
       const opts = { runs: f.runs, baselineRuns: f.baselineRuns, baselinePollMs: f.baselinePollMs, progress: (l: string) => process.stderr.write(l + '\n') };
+      const { readyGateReport, runReadyGateBench } = await import('../test/bench/ready-gate.ts');
       const result = await runReadyGateBench(opts);
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : readyGateReport(result, opts)) + '\n');
     });
@@ -69,6 +68,7 @@ export function benchCommand(): Command {
         ...(f.cpuProfDir ? { cpuProfileDir: f.cpuProfDir } : {}),
         progress: (l: string) => process.stderr.write(l + '\n'),
       };
+      const { allocationReport, runAllocationBench } = await import('../test/bench/allocation.ts');
       const result = await runAllocationBench(opts);
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : allocationReport(result, opts)) + '\n');
     });
@@ -193,6 +193,7 @@ export function benchCommand(): Command {
     .option('--json', 'print the result as JSON')
     .action(async (f: { trace: string[]; coldStart: string; sync: number; policy: string[]; history: string[]; config?: string; seed: number; start: string; json?: boolean }) => {
       if (!(f.sync > 0)) throw new InvalidArgumentError('--sync must be above 0 seconds.');
+      const { autoscalerReport, runAutoscalerBench } = await import('../fleet/autoscaler/sim/bench.ts');
       const result = await runAutoscalerBench({
         traces: f.trace, coldStart: f.coldStart, syncSeconds: f.sync, policies: f.policy, history: f.history,
         ...(f.config ? { configFile: f.config } : {}), seed: f.seed, start: f.start,

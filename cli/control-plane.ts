@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readEnv } from '../common/env.ts';
 import { createLogger } from '../common/log.ts';
-import { startEmbedded } from '../fleet/control-plane/embedded.ts';
 import { parseGpuList } from '../fleet/control-plane/runner/gpus.ts';
 import { intOption, stopOnSignal } from './run.ts';
 
@@ -52,6 +51,7 @@ export function controlPlaneCommand(): Command {
     .option('-f, --manifest <file>', 'create the objects of this YAML file when missing (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (flags: ControlPlaneFlags) => {
+      const { startEmbedded } = await import('../fleet/control-plane/embedded.ts');
       const log = createLogger({ name: 'control-plane', level: flags.logLevel, pretty: process.stdout.isTTY });
       const token = flags.token ?? readEnv().controlPlaneToken;
       const embedded = await startEmbedded({

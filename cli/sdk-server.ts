@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.ts';
-import { FileBackedStore, defaultGameServer, readGameServerFile } from '../fleet/sdk-server/game-server-file.ts';
-import { startSdkServer } from '../fleet/sdk-server/sdk-server.ts';
-import { MemoryGameServerStore } from '../fleet/sdk-server/store.ts';
+import type { FileBackedStore } from '../fleet/sdk-server/game-server-file.ts';
+import type { MemoryGameServerStore } from '../fleet/sdk-server/store.ts';
 import { intOption, stopOnSignal } from './run.ts';
 
 export function sdkServerCommand(): Command {
@@ -18,6 +17,11 @@ export function sdkServerCommand(): Command {
     .option('--no-health-checks', 'never mark the GameServer Unhealthy for missing pings')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (opts: { grpcPort: number; httpPort: number; host: string; file?: string; healthChecks: boolean; logLevel: string }) => {
+      const [{ FileBackedStore, defaultGameServer, readGameServerFile }, { startSdkServer }, { MemoryGameServerStore }] = await Promise.all([
+        import('../fleet/sdk-server/game-server-file.ts'),
+        import('../fleet/sdk-server/sdk-server.ts'),
+        import('../fleet/sdk-server/store.ts'),
+      ]);
       const log = createLogger({ name: 'sdk-server', level: opts.logLevel, pretty: process.stdout.isTTY });
       let store: MemoryGameServerStore;
       let fileStore: FileBackedStore | undefined;

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { createLogger } from '../common/log.ts';
-import { SIM_WEBUI_DEFAULTS, startSimWebui, type SimWebui } from '../sdk-wrapper/sim-webui/index.ts';
+import type { SimWebui } from '../sdk-wrapper/sim-webui/index.ts';
+import { SIM_WEBUI_DEFAULTS } from '../sdk-wrapper/sim-webui/options.ts';
 import { intOption, stopOnSignal } from './run.ts';
 
 interface SimWebuiFlags {
@@ -44,6 +45,7 @@ export function simWebuiCommand(): Command {
     .addOption(new Option('--models <names>', `comma-separated checkpoint names to list; the first is loaded (default: ${d.models.join(',')})`))
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (flags: SimWebuiFlags) => {
+      const { startSimWebui } = await import('../sdk-wrapper/sim-webui/index.ts');
       const logger = createLogger({ name: 'sim-webui', level: flags.logLevel, pretty: process.stdout.isTTY });
       const boot = new AbortController();
       let sim: SimWebui | undefined;

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { readEnv } from '../common/env.ts';
 import { createLogger } from '../common/log.ts';
-import { startWrapper } from '../sdk-wrapper/wrapper.ts';
 import { intOption, secondsOption } from './run.ts';
 
 interface Flags {
@@ -58,6 +57,7 @@ export function wrapperCommand(): Command {
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port', intOption('--metrics-port', 0, 65535))
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (command: string[], f: Flags) => {
+      const { startWrapper } = await import('../sdk-wrapper/wrapper.ts');
       const env = readEnv();
       const log = createLogger({ name: 'wrapper', level: f.logLevel, pretty: process.stdout.isTTY });
       const running = startWrapper({

@@ -132,3 +132,10 @@ export function labelValue(s: string): string {
 function shortHash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 8);
 }
+
+/**
+ * The default startup taint. The `startup-taint.cluster-autoscaler.kubernetes.io/` prefix
+ * tells the cluster autoscaler the taint goes away by itself, so it still scales up for
+ * pods that do not tolerate it (the WebUI pods).
+ */
+export const DEFAULT_STARTUP_TAINT = 'startup-taint.cluster-autoscaler.kubernetes.io/sdfleet-lib-disk';

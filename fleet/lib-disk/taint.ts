@@ -1,12 +1,8 @@
 import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Taint } from '@kubernetes/client-node';
 import { LibDiskError } from './errors.ts';
 
-/**
- * The default startup taint. The `startup-taint.cluster-autoscaler.kubernetes.io/` prefix
- * tells the cluster autoscaler the taint goes away by itself, so it still scales up for
- * pods that do not tolerate it (the WebUI pods).
- */
-export const DEFAULT_STARTUP_TAINT = 'startup-taint.cluster-autoscaler.kubernetes.io/sdfleet-lib-disk';
+export { DEFAULT_STARTUP_TAINT } from './names.ts';
+
 
 /** The node's startup taint, which keeps WebUI pods off the node until the lib disk is ready. */
 export interface NodeTaints {
