@@ -79,10 +79,10 @@ export function benchCommand(): Command {
         'embedded control plane (real API and controllers, no processes), the allocator in its own process, a load ' +
         'client in a third',
     )
-    .option('--users <n>', 'users, each starting one session on its own Ready instance', intOption('--users', 1, 20_000), 1000)
-    .option('--concurrency <n>', 'users starting at once', intOption('--concurrency', 1, 1000), 50)
+    .option('--users <n>', 'users per run, each starting one session on its own Ready instance', intOption('--users', 1, 20_000), 1000)
+    .addOption(new Option('--concurrency <list>', 'one run each: users starting at once, e.g. 1,10,50,200').argParser(concurrencyList).default([50], '50'))
     .option('--json', 'print the result as JSON')
-    .action(async (f: { users: number; concurrency: number; json?: boolean }) => {
+    .action(async (f: { users: number; concurrency: number[]; json?: boolean }) => {
       const { runSessionsBench, sessionsReport } = await import('../test/bench/sessions.ts');
       const result = await runSessionsBench({ users: f.users, concurrency: f.concurrency, progress: (l) => process.stderr.write(l + '\n') });
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : sessionsReport(result)) + '\n');

@@ -1,20 +1,34 @@
 /**
  * The load side of `sdfleet bench sessions`, in its own process: signs users in (not
  * measured), then, `concurrency` at a time, each user POSTs /sessions and GETs / through
- * the proxy; the time from the POST to the proxied 200 is one sample.
+ * the proxy; the time from the POST to the proxied 200 is one sample. A `baseline` run
+ * GETs the stand-in WebUI directly, as many times at the same concurrency: the bare
+ * loopback round trip of the same machine, in the same run.
  */
 import http from 'node:http';
 import { devSignIn, request } from './bench-http.ts';
 
-export type ToClient = { type: 'run'; base: string; users: number; concurrency: number; prefix: string };
+export type ToClient =
+  | { type: 'run'; base: string; users: number; concurrency: number; prefix: string }
+  | { type: 'baseline'; url: string; requests: number; concurrency: number };
 export type FromClient =
   | { type: 'signed-in'; users: number }
-  | { type: 'done'; startToRoutable: number[]; post: number[]; failures: Record<string, number>; wallMs: number };
+  | { type: 'done'; startToRoutable: number[]; post: number[]; failures: Record<string, number>; wallMs: number }
+  | { type: 'baseline-done'; samples: number[]; failures: number; wallMs: number };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** `count` jobs, `concurrency` at a time. */
+async function pool(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    for (let i = next++; i < count; i = next++) await job(i);
+  }));
+  return performance.now() - t0;
+}
 
-async function run(m: ToClient): Promise<void> {
+async function run(m: Extract<ToClient, { type: 'run' }>): Promise<void> {
   const users: { cookie: string; csrf: string }[] = [];
   for (let i = 0; i < m.users; i++) {
     users.push(await devSignIn(agent, m.base, `${m.prefix}${i}`));
@@ -23,34 +37,37 @@ async function run(m: ToClient): Promise<void> {
   const startToRoutable: number[] = [];
   const post: number[] = [];
   const failures: Record<string, number> = {};
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: m.concurrency }, async () => {
-    for (;;) {
-      const u = users[next++];
-      if (!u) return;
-      const a = performance.now();
-      const r = await request(agent, m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie: u.cookie, 'x-sdfleet-csrf': u.csrf, origin: m.base }, '{}');
-      const b = performance.now();
-      if (r.status !== 201) {
-        failures[`POST ${r.status}`] = (failures[`POST ${r.status}`] ?? 0) + 1;
-        continue;
-      }
-      const g = await request(agent, m.base, 'GET', '/', { cookie: u.cookie });
-      const c = performance.now();
-      if (g.status !== 200) {
-        failures[`GET / ${g.status}`] = (failures[`GET / ${g.status}`] ?? 0) + 1;
-        continue;
-      }
-      post.push(b - a);
-      startToRoutable.push(c - a);
-    }
-  }));
-  process.send!({ type: 'done', startToRoutable, post, failures, wallMs: performance.now() - t0 } satisfies FromClient);
+  const fail = (what: string): void => void (failures[what] = (failures[what] ?? 0) + 1);
+  const wallMs = await pool(users.length, m.concurrency, async (i) => {
+    const u = users[i]!;
+    const a = performance.now();
+    const r = await request(agent, m.base, 'POST', '/_sdfleet/api/v1/sessions', { cookie: u.cookie, 'x-sdfleet-csrf': u.csrf, origin: m.base }, '{}');
+    const b = performance.now();
+    if (r.status !== 201) return fail(`POST ${r.status}`);
+    const g = await request(agent, m.base, 'GET', '/', { cookie: u.cookie });
+    const c = performance.now();
+    if (g.status !== 200) return fail(`GET / ${g.status}`);
+    post.push(b - a);
+    startToRoutable.push(c - a);
+  });
+  process.send!({ type: 'done', startToRoutable, post, failures, wallMs } satisfies FromClient);
+}
+
+async function baseline(m: Extract<ToClient, { type: 'baseline' }>): Promise<void> {
+  const samples: number[] = [];
+  let failures = 0;
+  const wallMs = await pool(m.requests, m.concurrency, async () => {
+    const a = performance.now();
+    const r = await request(agent, m.url, 'GET', '/', {});
+    if (r.status === 200) samples.push(performance.now() - a);
+    else failures++;
+  });
+  process.send!({ type: 'baseline-done', samples, failures, wallMs } satisfies FromClient);
 }
 
 process.on('message', (m: ToClient) => {
-  if (m.type === 'run') run(m).catch((err: unknown) => {
+  const job = m.type === 'run' ? run(m) : m.type === 'baseline' ? baseline(m) : undefined;
+  job?.catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

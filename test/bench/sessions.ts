@@ -3,7 +3,9 @@
  * many users, `concurrency` at a time, on one machine: the embedded control plane (real API,
  * controllers, persistence on; a FakeRunner that starts no process, every instance's
  * status pointing at one small backend that answers like a warm WebUI), the allocator (dev
- * sign-in, its proxy), and a load client in another process.
+ * sign-in, its proxy), and a load client in another process. One run per number of
+ * concurrent users, each with users of its own; beside each, the bare loopback round trip
+ * (the load client GETting the stand-in WebUI directly, as often, as many at a time).
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
@@ -22,21 +24,28 @@ import type { FromClient, ToClient } from './sessions-client.ts';
 import { ms, summarize, type Summary } from './stats.ts';
 
 export interface SessionsBenchOptions {
-  /** Users, each starting one session (and Ready instances, one each). Default 1,000. */
+  /** Users per run, each starting one session (on a Ready instance of their own). Default 1,000. */
   users: number;
-  /** Users starting at once. Default 50. */
-  concurrency: number;
+  /** One run per entry: users starting at once. Default [50]. */
+  concurrency: number[];
   progress?: (line: string) => void;
+}
+
+export interface SessionsRun {
+  concurrency: number;
+  startToRoutable: Summary;
+  post: Summary;
+  /** Sessions started (to routable) per second. */
+  perSecond: number;
+  failures: Record<string, number>;
+  /** The bare loopback round trip: GET / of the stand-in WebUI, no allocator. */
+  baseline: { latency: Summary; perSecond: number; failures: number };
 }
 
 export interface SessionsBenchResult {
   users: number;
-  concurrency: number;
-  startToRoutable: Summary;
-  post: Summary;
-  perSecond: number;
-  failures: Record<string, number>;
-  /** RSS of the allocator and of the control plane process. */
+  runs: SessionsRun[];
+  /** RSS of the allocator and of the control plane process, after the last run. */
   rssMb: { allocator: number; controlPlane: number };
 }
 
@@ -65,7 +74,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
     embedded.controlPlane.store.create(RESOURCES.fleets, {
       apiVersion: 'agones.dev/v1', kind: 'Fleet', metadata: { name: 'sd-webui', namespace: 'default' },
       spec: {
-        replicas: o.users,
+        replicas: o.users * o.concurrency.length,
         template: {
           spec: {
             // Every instance answers at the one backend: the proxy's route is what is measured.
@@ -76,10 +85,11 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
         },
       },
     });
-    say(`waiting for ${o.users} Ready instances`);
+    const instances = o.users * o.concurrency.length;
+    say(`waiting for ${instances} Ready instances`);
     for (;;) {
       store = embedded.controlPlane.store.list(RESOURCES.gameServers).items;
-      if (store.filter((g) => (g as unknown as GameServer).status?.state === 'Ready').length >= o.users) break;
+      if (store.filter((g) => (g as unknown as GameServer).status?.state === 'Ready').length >= instances) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     allocator = fork(ALLOCATOR, [embedded.controlPlane.kubeconfigPath!, join(dir, 'user-store')], { execArgv: ['--import', 'tsx', ...(process.env.SDFLEET_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SDFLEET_BENCH_PROFILE}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -90,15 +100,34 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
       });
       proc.once('exit', (code) => reject(new Error(`the allocator exited with ${code}`)));
     });
-    const done = new Promise<Extract<FromClient, { type: 'done' }>>((resolve, reject) => {
-      client.on('message', (m: FromClient) => {
-        if (m.type === 'signed-in') say(`${m.users} users signed in; starting sessions, ${o.concurrency} at a time`);
-        if (m.type === 'done') resolve(m);
+    const ask = <T extends FromClient['type']>(m: ToClient, answer: T): Promise<Extract<FromClient, { type: T }>> =>
+      new Promise((resolve, reject) => {
+        const onExit = (code: number | null): void => reject(new Error(`the load client exited with ${code}`));
+        const onMessage = (r: FromClient): void => {
+          if (r.type === 'signed-in') say(`${r.users} users signed in; starting sessions, ${(m as { concurrency: number }).concurrency} at a time`);
+          if (r.type !== answer) return;
+          client.off('message', onMessage);
+          client.off('exit', onExit);
+          resolve(r as Extract<FromClient, { type: T }>);
+        };
+        client.on('message', onMessage);
+        client.once('exit', onExit);
+        client.send(m);
       });
-      client.once('exit', (code) => reject(new Error(`the load client exited with ${code}`)));
-    });
-    client.send({ type: 'run', base: url, users: o.users, concurrency: o.concurrency, prefix: 'user' } satisfies ToClient);
-    const r = await done;
+    const runs: SessionsRun[] = [];
+    for (const [i, concurrency] of o.concurrency.entries()) {
+      const r = await ask({ type: 'run', base: url, users: o.users, concurrency, prefix: `c${concurrency}-${i}-user` }, 'done');
+      const b = await ask({ type: 'baseline', url: `http://127.0.0.1:${backendPort}`, requests: o.users, concurrency }, 'baseline-done');
+      runs.push({
+        concurrency,
+        startToRoutable: summarize(r.startToRoutable),
+        post: summarize(r.post),
+        perSecond: (r.startToRoutable.length / r.wallMs) * 1000,
+        failures: r.failures,
+        baseline: { latency: summarize(b.samples), perSecond: (b.samples.length / b.wallMs) * 1000, failures: b.failures },
+      });
+      say(`${concurrency} at a time: ${runs.at(-1)!.perSecond.toFixed(0)} sessions/s, POST → routable p99 ${ms(runs.at(-1)!.startToRoutable.p99)} ms`);
+    }
     const allocatorRss = await new Promise<number>((resolve) => {
       proc.on('message', (m: { type: string; rssMb?: number }) => {
         if (m.type === 'rss') resolve(m.rssMb!);
@@ -107,11 +136,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
     });
     return {
       users: o.users,
-      concurrency: o.concurrency,
-      startToRoutable: summarize(r.startToRoutable),
-      post: summarize(r.post),
-      perSecond: (r.startToRoutable.length / r.wallMs) * 1000,
-      failures: r.failures,
+      runs,
       rssMb: { allocator: allocatorRss, controlPlane: Math.round(process.memoryUsage().rss / 1048576) },
     };
   } finally {
@@ -128,13 +153,21 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
 }
 
 export function sessionsReport(r: SessionsBenchResult): string {
-  return [
-    `| measured (${r.users} users, ${r.concurrency} at a time) | p50 ms | p90 ms | p99 ms | max ms |`,
-    '| --- | --- | --- | --- | --- |',
-    `| POST /sessions → 201 | ${ms(r.post.p50)} | ${ms(r.post.p90)} | ${ms(r.post.p99)} | ${ms(r.post.max)} |`,
-    `| POST /sessions → first proxied 200 from the instance | ${ms(r.startToRoutable.p50)} | ${ms(r.startToRoutable.p90)} | ${ms(r.startToRoutable.p99)} | ${ms(r.startToRoutable.max)} |`,
-    '',
-    `Sessions started per second: ${r.perSecond.toFixed(0)}; failures: ${JSON.stringify(r.failures)}; RSS: allocator ${r.rssMb.allocator} MB, control plane ${r.rssMb.controlPlane} MB.`,
-    `Target p99 ≤ 15 ms (POST → routable): ${r.startToRoutable.p99 <= 15 ? 'met' : 'NOT met'} (${ms(r.startToRoutable.p99)} ms).`,
-  ].join('\n');
+  const lines = [
+    `| concurrent users (${r.users} each run) | sessions/s | POST → 201 p50 / p99 ms | POST → routable p50 / p90 / p99 / max ms | bare loopback GET p50 / p99 ms (req/s) | p99 × bare | failures |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const x of r.runs) {
+    const s = x.startToRoutable;
+    const b = x.baseline;
+    const fails = Object.entries(x.failures).map(([k, v]) => `${k}: ${v}`).join(', ') || '0';
+    lines.push(
+      `| ${x.concurrency} | ${x.perSecond.toFixed(0)} | ${ms(x.post.p50)} / ${ms(x.post.p99)} | ${ms(s.p50)} / ${ms(s.p90)} / ${ms(s.p99)} / ${ms(s.max)} | ` +
+        `${ms(b.latency.p50)} / ${ms(b.latency.p99)} (${b.perSecond.toFixed(0)}) | ${(s.p99 / b.latency.p99).toFixed(1)}× | ${fails}${b.failures ? `; bare: ${b.failures}` : ''} |`,
+    );
+  }
+  const at50 = r.runs.find((x) => x.concurrency === 50);
+  lines.push('', `RSS after the runs: allocator ${r.rssMb.allocator} MB, control plane (and bench) ${r.rssMb.controlPlane} MB.`);
+  if (at50) lines.push(`Target p99 ≤ 15 ms (POST → routable, 50 concurrent): ${at50.startToRoutable.p99 <= 15 ? 'met' : 'NOT met'} (${ms(at50.startToRoutable.p99)} ms).`);
+  return lines.join('\n');
 }
