@@ -88,6 +88,7 @@ const row = (r: SimResult): PolicyRow => ({
   name: r.name, sessions: r.sessions, served: r.served, unserved: r.unserved, warmPct: r.warmPct,
   waitP50: r.waitP50, waitP95: r.waitP95, waitP99: r.waitP99, waitMax: r.waitMax,
   gpuHours: r.gpuHours, idleGpuHours: r.idleGpuHours, busyGpuHours: r.busyGpuHours, startingGpuHours: r.startingGpuHours,
+  idleBy: r.idleBy, idleByHour: r.idleByHour,
   created: r.created, hoursAtZero: r.hoursAtZero, peakReplicas: r.peakReplicas,
 });
 
@@ -127,7 +128,10 @@ export async function runAutoscalerBench(o: AutoscalerBenchOptions): Promise<Aut
 
 const num = (v: number | null, digits = 0): string => (v === null ? '∞' : v.toFixed(digits));
 
-/** Markdown: one table per trace, then the goal check of each sdfleet policy. */
+/** Idle GPU-hours of hours outside 08:00–19:00 of the trace's clock. */
+const nightIdle = (byHour: readonly number[]): number => byHour.reduce((a, x, h) => (h < 8 || h >= 19 ? a + x : a), 0);
+
+/** Markdown: one table per trace, then the goal check and where the idle time went for each sdfleet policy. */
 export function autoscalerReport(r: AutoscalerBenchResult): string {
   const out: string[] = [];
   for (const run of r.runs) {
@@ -142,14 +146,25 @@ export function autoscalerReport(r: AutoscalerBenchResult): string {
     const c = run.cheapestBuffer;
     for (const p of run.policies.filter((x) => x.name.startsWith('sdfleet'))) {
       if (!c) {
+        out.push(idleLine(p));
         out.push(`${p.name}: ${p.warmPct.toFixed(1)} % warm, ${p.idleGpuHours.toFixed(1)} idle GPU-h; no Buffer up to 40 reaches ${r.warmGoalPct} % warm here.`);
         continue;
       }
       const ratio = p.idleGpuHours / c.idleGpuHours;
       const met = p.warmPct >= r.warmGoalPct && ratio <= 0.5;
+      out.push(idleLine(p));
       out.push(`${p.name}: ${p.warmPct.toFixed(2)} % warm at ${ratio.toFixed(2)}× the idle GPU-hours of ${c.name} (the cheapest Buffer with ≥ ${r.warmGoalPct} % warm: ${c.warmPct.toFixed(1)} %, ${c.idleGpuHours.toFixed(1)} idle GPU-h); goal ≥ ${r.warmGoalPct} % at ≤ 0.5×: ${met ? 'met' : 'not met'}.`);
     }
     out.push('');
   }
   return out.join('\n');
+}
+
+/** Where a policy's idle GPU-hours went, in one line. */
+function idleLine(p: PolicyRow): string {
+  const b = p.idleBy;
+  const f = (x: number): string => x.toFixed(1);
+  return `${p.name}'s ${f(p.idleGpuHours)} idle GPU-h: ${f(b.servedStarting)} starting and ${f(b.servedReady)} Ready for the instances users took, ` +
+    `${f(b.droppedStarting + b.droppedReady)} on ones scaled away unused (${f(b.droppedReady)} of it Ready), ${f(b.leftWarm)} still warm at the end; ` +
+    `${f(nightIdle(p.idleByHour))} of it outside 08:00–19:00.`;
 }

@@ -31,6 +31,15 @@ describe('simulator', () => {
     // 510–610, then Ready to the end of the day; #5 the refill after c (605–630); #6 after a (1010–1020).
     assert.equal(Math.round(r.idleGpuHours * 3600), 10 + 100 + 100 + 250 + 25 + 100 + 85_790 + 25 + 10);
     assert.equal(Math.round(r.startingGpuHours * 3600), 100 + 100 + 25 + 100 + 25 + 10);
+    // By fate: #1 and #2 started for the users who took them, #0 and #2 waited Ready for
+    // them; the refills #3, #5, #6 were removed while starting; #4 is still warm at the end.
+    const s = (x: number): number => Math.round(x * 3600);
+    assert.deepEqual(Object.fromEntries(Object.entries(r.idleBy).map(([k, v]) => [k, s(v)])), {
+      servedStarting: 100 + 100, servedReady: 10 + 250, droppedStarting: 25 + 25 + 10, droppedReady: 0, leftWarm: 100 + 85_790,
+    });
+    assert.equal(r.idleByHour.length, 24);
+    assert.equal(s(r.idleByHour[23]!), 3600, 'only #4, Ready all hour');
+    assert.equal(s(r.idleByHour.reduce((a, b) => a + b, 0)), s(r.idleGpuHours));
     assert.equal(r.horizonHours, 24);
   });
 
@@ -44,6 +53,8 @@ describe('simulator', () => {
       assert.equal(r.unserved, 0);
       assert.ok(Math.abs(r.busyGpuHours - total) < 1e-6, 'busy time is the sessions\' time');
       assert.ok(Math.abs(r.gpuHours - r.idleGpuHours - r.busyGpuHours) < 1e-9);
+      const parts = Object.values(r.idleBy).reduce((a, x) => a + x, 0);
+      assert.ok(Math.abs(parts - r.idleGpuHours) < 1e-6, `idle by fate adds up: ${parts} vs ${r.idleGpuHours}`);
       if (prev) {
         assert.ok(r.warmPct >= prev.warmPct, `buffer:${b} warm ${r.warmPct} ≥ ${prev.warmPct}`);
         assert.ok(r.idleGpuHours > prev.idleGpuHours, `buffer:${b} idle grows`);

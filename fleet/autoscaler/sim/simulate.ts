@@ -10,7 +10,8 @@
  * - a user who arrives takes a Ready GameServer at once, or queues (FIFO) and takes the
  *   next one to turn Ready; they hold it for `session_s`, then release it: it shuts
  *   down and the Fleet, still at its replicas, creates a replacement.
- * GPU time is counted from creation to shutdown; idle = starting + Ready unallocated.
+ * GPU time is counted from creation to shutdown; idle = starting + Ready unallocated,
+ * also split by what became of each GameServer (IdleBreakdown) and by hour of the day.
  */
 import type { Demand, ReviewInput } from '../policy.ts';
 import type { Trace } from './trace.ts';
@@ -46,6 +47,20 @@ export interface SimOptions {
   onSync?: (s: { t: number; replicas: number; ready: number; starting: number; allocated: number; queued: number }) => void;
 }
 
+/**
+ * Where the idle GPU-hours went, by what became of each GameServer: the ones that served
+ * a session (their cold start, then their wait in the buffer), the ones scaled away
+ * without serving anyone (while starting: e.g. the Fleet's refill after a release,
+ * removed at the next sync; or once Ready), and the ones still warm at the end.
+ */
+export interface IdleBreakdown {
+  servedStarting: number;
+  servedReady: number;
+  droppedStarting: number;
+  droppedReady: number;
+  leftWarm: number;
+}
+
 export interface SimResult {
   name: string;
   /** Arrivals in the trace. */
@@ -64,6 +79,10 @@ export interface SimResult {
   idleGpuHours: number;
   busyGpuHours: number;
   startingGpuHours: number;
+  /** idleGpuHours split by what became of each GameServer. */
+  idleBy: IdleBreakdown;
+  /** idleGpuHours by hour of the day (t = 0 is 00:00; 24 entries, days added up). */
+  idleByHour: number[];
   /** GameServers created (each a cold start). */
   created: number;
   /** Hours with no GameServer at all (scaled to zero). */
@@ -79,6 +98,8 @@ interface Gs {
   id: number;
   state: GsState;
   createdAt: number;
+  /** When it turned Ready (or was taken straight from starting by a queued user). */
+  readyAt?: number;
   gone: boolean;
 }
 
@@ -178,12 +199,30 @@ export function simulate(o: SimOptions): SimResult {
   let busyArea = 0;
   let startingArea = 0;
   let zeroTime = 0;
+  const byHour = new Array<number>(24).fill(0);
+  const by: IdleBreakdown = { servedStarting: 0, servedReady: 0, droppedStarting: 0, droppedReady: 0, leftWarm: 0 };
+  // A GameServer's idle time, booked when its fate is known (taken, removed, or the run ends).
+  const book = (gs: Gs, t: number, fate: 'served' | 'dropped' | 'left'): void => {
+    const start = Math.min(t, gs.readyAt ?? t) - gs.createdAt;
+    const wait = t - Math.min(t, gs.readyAt ?? t);
+    if (fate === 'served') { by.servedStarting += start; by.servedReady += wait; }
+    else if (fate === 'dropped') { by.droppedStarting += start; by.droppedReady += wait; }
+    else by.leftWarm += start + wait;
+  };
   const advance = (t: number): void => {
     const until = Math.min(t, hardStop);
     if (until > lastT) {
       const dt = until - lastT;
+      const idle = starting.size + ready.length;
+      if (idle > 0) {
+        for (let a = lastT; a < until;) {
+          const b = Math.min(until, (Math.floor(a / 3600) + 1) * 3600);
+          byHour[Math.floor(a / 3600) % 24]! += (b - a) * idle;
+          a = b;
+        }
+      }
       startingArea += dt * starting.size;
-      idleArea += dt * (starting.size + ready.length);
+      idleArea += dt * idle;
       busyArea += dt * allocated;
       if (starting.size + ready.length + allocated === 0) zeroTime += dt;
       lastT = until;
@@ -197,6 +236,7 @@ export function simulate(o: SimOptions): SimResult {
     created++;
     if (first) {
       gs.state = 'ready';
+      gs.readyAt = t;
       ready.push(gs.id);
       return;
     }
@@ -212,11 +252,13 @@ export function simulate(o: SimOptions): SimResult {
         if (live() <= replicas) break;
         starting.delete(id);
         gss[id]!.gone = true;
+        book(gss[id]!, t, 'dropped');
       }
       while (live() > replicas && ready.length > 0) {
         let newest = 0;
         for (let i = 1; i < ready.length; i++) if (gss[ready[i]!]!.createdAt >= gss[ready[newest]!]!.createdAt) newest = i;
         gss[ready[newest]!]!.gone = true;
+        book(gss[ready[newest]!]!, t, 'dropped');
         ready.splice(newest, 1);
       }
     }
@@ -224,6 +266,8 @@ export function simulate(o: SimOptions): SimResult {
   };
   const allocate = (t: number, gsId: number, session: number): void => {
     gss[gsId]!.state = 'allocated';
+    gss[gsId]!.readyAt ??= t;
+    book(gss[gsId]!, t, 'served');
     allocated++;
     waits[session] = t - sessions[session]!.arrival;
     o.onServed?.(session, waits[session]);
@@ -247,6 +291,7 @@ export function simulate(o: SimOptions): SimResult {
         const gs = gss[e.ref]!;
         if (gs.gone || gs.state !== 'starting') break;
         starting.delete(gs.id);
+        gs.readyAt = t;
         coldSamples.push(t - gs.createdAt);
         if (queueHead < queue.length) {
           allocate(t, gs.id, queue[queueHead++]!);
@@ -281,7 +326,9 @@ export function simulate(o: SimOptions): SimResult {
     }
     if (coldSamples.length > 201) coldSamples.splice(0, coldSamples.length - 201);
   }
-  advance(Math.max(horizon, Math.min(lastT, hardStop)));
+  const end = Math.max(horizon, Math.min(lastT, hardStop));
+  advance(end);
+  for (const id of [...starting, ...ready]) book(gss[id]!, lastT, 'left');
 
   const sorted = [...waits].sort((a, b) => a - b);
   const served = waits.filter(Number.isFinite).length;
@@ -302,6 +349,8 @@ export function simulate(o: SimOptions): SimResult {
     idleGpuHours: h(idleArea),
     busyGpuHours: h(busyArea),
     startingGpuHours: h(startingArea),
+    idleBy: { servedStarting: h(by.servedStarting), servedReady: h(by.servedReady), droppedStarting: h(by.droppedStarting), droppedReady: h(by.droppedReady), leftWarm: h(by.leftWarm) },
+    idleByHour: byHour.map(h),
     created,
     hoursAtZero: h(zeroTime),
     peakReplicas: peak,
