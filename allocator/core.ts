@@ -14,7 +14,7 @@ import { LeaderWork } from './leader.ts';
 import type { AllocatorMetrics } from './metrics.ts';
 import type { Profile } from './profiles.ts';
 import { etas } from './queue/eta.ts';
-import { WaitQueue } from './queue/queue.ts';
+import { WaitQueue, type QueueEntry } from './queue/queue.ts';
 import { idleVerdict, type IdlePolicy } from './reclaim/idle.ts';
 import { TrafficRecorder } from './sessions/activity.ts';
 import { AllocationService } from './sessions/allocate.ts';
@@ -84,6 +84,21 @@ export interface QueueView {
   /** Seconds until served, estimated. */
   eta: number;
   queuedAt: string;
+}
+
+/**
+ * What every signed-in page may see of the fleet (socket.io `fleet`): counts only, no
+ * user's data, so one encoded packet serves every socket.
+ */
+export interface FleetSummary {
+  /** GameServers free now (Ready), on their way (not Ready yet), in use (Allocated), over every fleet. */
+  ready: number;
+  starting: number;
+  allocated: number;
+  /** Users in the wait queue, over every profile. */
+  waiting: number;
+  /** The same per profile (an instance may serve more than one). */
+  profiles: { name: string; ready: number; starting: number; waiting: number }[];
 }
 
 /**
@@ -274,14 +289,40 @@ export class AllocatorCore {
   }
 
   queueView(user: string, now = Date.now()): QueueView | undefined {
-    const pos = this.queue.positionOf(user, now);
-    if (!pos) return undefined;
-    const profile = this.profiles.find((p) => p.name === pos.entry.profile);
-    const times = profile ? this.#etas(profile, pos.position, now) : [];
-    return {
-      state: 'queued', profile: pos.entry.profile, position: pos.position, total: pos.total,
-      eta: Math.round((times[pos.position - 1] ?? 0) / 1000), queuedAt: pos.entry.queuedAt,
-    };
+    return this.queueViews([user], now).get(user);
+  }
+
+  /**
+   * `queueView` of many users: the queue listed once and the ETAs computed once per
+   * profile, not per user (each ETA looks at every live session of the profile).
+   * Users not waiting are left out.
+   */
+  queueViews(users: Iterable<string>, now = Date.now()): Map<string, QueueView> {
+    const lists = new Map<string, QueueEntry[]>();
+    for (const e of this.queue.entries(undefined, now)) {
+      const list = lists.get(e.profile);
+      if (list) list.push(e);
+      else lists.set(e.profile, [e]);
+    }
+    const places = new Map<string, { entry: QueueEntry; position: number; total: number }>();
+    for (const list of lists.values()) list.forEach((entry, i) => places.set(entry.user, { entry, position: i + 1, total: list.length }));
+    const times = new Map<string, number[]>();
+    const out = new Map<string, QueueView>();
+    for (const user of users) {
+      const pos = places.get(user);
+      if (!pos) continue;
+      let t = times.get(pos.entry.profile);
+      if (!t) {
+        const profile = this.profiles.find((p) => p.name === pos.entry.profile);
+        t = profile ? this.#etas(profile, pos.total, now) : [];
+        times.set(pos.entry.profile, t);
+      }
+      out.set(user, {
+        state: 'queued', profile: pos.entry.profile, position: pos.position, total: pos.total,
+        eta: Math.round((t[pos.position - 1] ?? 0) / 1000), queuedAt: pos.entry.queuedAt,
+      });
+    }
+    return out;
   }
 
   #etas(profile: Profile, n: number, now: number): number[] {
@@ -304,6 +345,18 @@ export class AllocatorCore {
       name: p.name, title: p.title, ...(p.description ? { description: p.description } : {}),
       ready: this.fleet.readyFor(p).length, starting: this.fleet.startingFor(p).length, waiting: this.queue.entries(p.name).length,
     }));
+  }
+
+  /** The `fleet` event: the counts every page may show. */
+  fleetSummary(): FleetSummary {
+    const out: FleetSummary = { ready: 0, starting: 0, allocated: 0, waiting: this.queue.entries().length, profiles: [] };
+    for (const c of this.fleet.counts()) {
+      out.ready += c.ready;
+      out.starting += c.starting;
+      out.allocated += c.allocated;
+    }
+    out.profiles = this.profileViews().map((p) => ({ name: p.name, ready: p.ready, starting: p.starting, waiting: p.waiting }));
+    return out;
   }
 
   // ---- actions ----

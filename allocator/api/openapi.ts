@@ -13,7 +13,9 @@ export function openApiDocument(): object {
       description:
         'Each signed-in user gets a dedicated Stable Diffusion WebUI instance. Browser sessions authenticate with the session ' +
         'cookie and send the CSRF token from GET /me in the x-sdfleet-csrf header on every state-changing request; API clients ' +
-        'send a bearer token. Errors are {"error":{"code","message"}}.',
+        'send a bearer token. Errors are {"error":{"code","message"}}. Live updates come over socket.io at /_sdfleet/socket.io ' +
+        '(same authentication): `state` (schema State) to each user, `fleet` (schema FleetSummary, counts only) to every socket ' +
+        'as one broadcast, `idle-warning`, `idle-clear`, `instance-gone`; see allocator/README.md.',
     },
     servers: [{ url: '/_sdfleet/api/v1' }],
     security: [{ cookie: [] }, { bearer: [] }],
@@ -84,6 +86,21 @@ export function openApiDocument(): object {
         Queue: {
           type: 'object',
           properties: { state: { type: 'string', enum: ['queued'] }, profile: { type: 'string' }, position: { type: 'integer' }, total: { type: 'integer' }, eta: { type: 'integer', nullable: true, description: 'seconds' }, queuedAt: { type: 'string', format: 'date-time' } },
+        },
+        State: {
+          type: 'object',
+          description: 'socket.io `state`: my session or my place in the queue',
+          properties: { session: { allOf: [ref('Session')], nullable: true }, queue: { allOf: [ref('Queue')], nullable: true }, at: { type: 'string', format: 'date-time' } },
+        },
+        FleetSummary: {
+          type: 'object',
+          description: 'socket.io `fleet`: what every page may show of the fleet; no user data',
+          required: ['ready', 'starting', 'allocated', 'waiting', 'profiles'],
+          properties: {
+            ready: { type: 'integer', description: 'instances free now' }, starting: { type: 'integer' }, allocated: { type: 'integer', description: 'instances in use' },
+            waiting: { type: 'integer', description: 'users in the queue' },
+            profiles: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, ready: { type: 'integer' }, starting: { type: 'integer' }, waiting: { type: 'integer' } } } },
+          },
         },
         Profile: { type: 'object', properties: { name: { type: 'string' }, title: { type: 'string' }, description: { type: 'string' }, ready: { type: 'integer' }, starting: { type: 'integer' }, waiting: { type: 'integer' } } },
         Image: { type: 'object', properties: { path: { type: 'string' }, size: { type: 'integer' }, modified: { type: 'string', format: 'date-time' }, url: { type: 'string' } } },

@@ -1,13 +1,29 @@
 import type http from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Logger } from '../../common/log.ts';
-import type { AllocatorCore } from '../core.ts';
+import type { GameServer } from '../../fleet/agones/types.ts';
+import type { AllocatorCore, FleetSummary, QueueView } from '../core.ts';
 import type { IdentityService, Identity } from '../identity/index.ts';
 import { userKey } from '../identity/index.ts';
 import type { AllocatorMetrics } from '../metrics.ts';
 import { idleVerdict } from '../reclaim/idle.ts';
+import { Coalescer } from './coalesce.ts';
 
 export const SOCKET_PATH = '/_sdfleet/socket.io';
+
+/** The room every authenticated socket joins: `fleet` goes to it as one broadcast. */
+const FLEET_ROOM = 'fleet';
+
+/**
+ * Default shortest time between two `fleet` broadcasts. One reaches every socket: at
+ * 10,000 it holds the event loop ~0.1–0.2 s, and a busy fleet changes its counts several
+ * times a second (each start takes an instance, each end frees one and starts another):
+ * sent each time, those broadcasts would take the allocator's CPU. A page's counts a
+ * second old are fine; a change after a quiet second goes out at once.
+ */
+export const FLEET_GAP_MS = 1000;
+/** Default shortest time between two rounds of queued users' `state` (as the earlier 100 ms debounce). */
+export const QUEUE_GAP_MS = 100;
 
 export interface RealtimeOptions {
   server: http.Server;
@@ -17,6 +33,13 @@ export interface RealtimeOptions {
   log: Logger;
   /** How often idle warnings are looked at. Default 2 s. */
   tickMs?: number;
+  /**
+   * Changes are sent at the end of the event loop's turn they arrived in (one informer read,
+   * one send), but never sooner than this after the last send: queued users' `state`
+   * (default `QUEUE_GAP_MS`) and the `fleet` broadcast (default `FLEET_GAP_MS`).
+   */
+  queueGapMs?: number;
+  fleetGapMs?: number;
 }
 
 interface Conn {
@@ -29,9 +52,15 @@ interface Conn {
 /**
  * Live updates over socket.io, authenticated with the session cookie (or bearer token):
  * each user's `state` (session or queue place with ETA), `idle-warning` / `idle-clear`,
- * `instance-gone`; admins also get `admin` snapshots. Every replica serves its own
- * sockets from the shared state (informers), so it does not matter which one a browser
- * reached.
+ * `instance-gone`; `fleet` (counts, nobody's data) to every socket as one broadcast;
+ * admins also get `admin` snapshots. Every replica serves its own sockets from the shared
+ * state (informers), so it does not matter which one a browser reached.
+ *
+ * Who hears what, and when: `state` on connecting, when the user's session changes, and
+ * on a queue change only while the user waits or has just stopped waiting (a user with a
+ * session sees nothing of the queue in it; at 10,000 users that is 10,000 emits saved per
+ * change). `fleet` on connecting and when its counts change (a GameServer added, removed
+ * or in another state, or the queue), never twice the same, at most once per `fleetGapMs`.
  *
  * Client → server: `keepalive` and `leave-queue` (both with an ack).
  */
@@ -40,7 +69,12 @@ export class Realtime {
   readonly #o: RealtimeOptions;
   #conns = new Map<string, Set<Conn>>();
   #timer: NodeJS.Timeout | undefined;
-  #queueTimer: NodeJS.Timeout | undefined;
+  readonly #queueStates: Coalescer;
+  readonly #fleetOut: Coalescer;
+  /** Connected users last sent a place in the queue: they hear when they leave it. */
+  #queued = new Set<string>();
+  /** The `fleet` last sent, and its JSON (a change that moves no count sends nothing). */
+  #fleet: { summary: FleetSummary; json: string } | undefined;
   #adminTimer: NodeJS.Timeout | undefined;
   #lastRenew = 0;
 
@@ -67,6 +101,8 @@ export class Realtime {
         (err: unknown) => next(new Error(`unauthenticated: ${(err as Error).message}`)),
       );
     });
+    this.#queueStates = new Coalescer({ task: () => this.#sendQueueStates(), minGapMs: o.queueGapMs ?? QUEUE_GAP_MS });
+    this.#fleetOut = new Coalescer({ task: () => this.#broadcastFleet(), minGapMs: o.fleetGapMs ?? FLEET_GAP_MS });
     this.io.on('connection', (socket) => this.#connect(socket));
     o.core.registry.on('change', (c) => {
       for (const conn of this.#conns.get(c.user) ?? []) {
@@ -76,8 +112,15 @@ export class Realtime {
       }
       this.#adminSoon();
     });
-    o.core.queue.on('change', () => this.#queueSoon());
-    o.core.fleet.on('change', () => this.#adminSoon());
+    o.core.queue.on('change', () => {
+      this.#queueStates.poke();
+      this.#fleetOut.poke();
+      this.#adminSoon();
+    });
+    o.core.fleet.on('change', (gs: GameServer | undefined, prev: GameServer | undefined) => {
+      if (movesCounts(gs, prev)) this.#fleetOut.poke();
+      this.#adminSoon();
+    });
     this.#timer = setInterval(() => this.#tick(), Math.min(o.tickMs ?? 2000, o.core.queue.renewEveryMs));
     this.#timer.unref();
   }
@@ -91,7 +134,8 @@ export class Realtime {
 
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    clearTimeout(this.#queueTimer);
+    this.#queueStates.cancel();
+    this.#fleetOut.cancel();
     clearTimeout(this.#adminTimer);
     await new Promise<void>((resolve) => void this.io.close(() => resolve()));
   }
@@ -104,10 +148,14 @@ export class Realtime {
     this.#conns.set(conn.user, set);
     this.#o.metrics.socketClients.inc();
     void socket.join(`u:${conn.user}`);
+    void socket.join(FLEET_ROOM);
     if (identity.admin) void socket.join('admins');
     socket.on('disconnect', () => {
       set.delete(conn);
-      if (set.size === 0) this.#conns.delete(conn.user);
+      if (set.size === 0) {
+        this.#conns.delete(conn.user);
+        this.#queued.delete(conn.user);
+      }
       this.#o.metrics.socketClients.dec();
     });
     socket.on('keepalive', (ack?: (r: unknown) => void) => {
@@ -128,22 +176,52 @@ export class Realtime {
     // Being connected keeps a queued user's place.
     void this.#o.core.queue.renew(conn.user);
     this.#sendState(conn);
+    socket.emit('fleet', this.#currentFleet().summary);
     if (identity.admin) socket.emit('admin', this.#adminSnapshot());
   }
 
-  #sendState(conn: Conn): void {
+  /** `queue`: the user's place when already known (the queue path computes them together). */
+  #sendState(conn: Conn, queue: QueueView | null = this.#o.core.queueView(conn.user) ?? null): void {
     const core = this.#o.core;
     const s = core.sessionOfUser(conn.user);
-    conn.socket.emit('state', { session: s ? core.sessionView(s) : null, queue: core.queueView(conn.user) ?? null, at: new Date().toISOString() });
+    if (queue) this.#queued.add(conn.user);
+    else this.#queued.delete(conn.user);
+    conn.socket.emit('state', { session: s ? core.sessionView(s) : null, queue, at: new Date().toISOString() });
   }
 
-  #queueSoon(): void {
-    if (this.#queueTimer) return;
-    this.#queueTimer = setTimeout(() => {
-      this.#queueTimer = undefined;
-      for (const set of this.#conns.values()) for (const conn of set) this.#sendState(conn);
-      this.#adminSoon();
-    }, 100);
+  /** `fleet` to every socket, when its counts moved: one packet, encoded once. False: nothing sent. */
+  #broadcastFleet(): boolean {
+    if (!this.io.sockets.adapter.rooms.get(FLEET_ROOM)?.size) {
+      // Nobody to tell: whoever connects next is sent a fresh one.
+      this.#fleet = undefined;
+      return false;
+    }
+    const before = this.#fleet?.json;
+    const now = this.#currentFleet(true);
+    if (now.json === before) return false;
+    this.io.to(FLEET_ROOM).emit('fleet', now.summary);
+    return true;
+  }
+
+  /** `state` to the connected users who wait now or waited at the last one they were sent. */
+  #sendQueueStates(): boolean {
+    const core = this.#o.core;
+    const users = new Set<string>();
+    for (const e of core.queue.entries()) if (this.#conns.has(e.user)) users.add(e.user);
+    for (const u of this.#queued) users.add(u);
+    if (users.size === 0) return false;
+    const views = core.queueViews(users);
+    for (const user of users) for (const conn of this.#conns.get(user) ?? []) this.#sendState(conn, views.get(user) ?? null);
+    return true;
+  }
+
+  /** The fleet summary last sent, or a new one when `fresh` or none was made yet. */
+  #currentFleet(fresh = false): { summary: FleetSummary; json: string } {
+    if (fresh || !this.#fleet) {
+      const summary = this.#o.core.fleetSummary();
+      this.#fleet = { summary, json: JSON.stringify(summary) };
+    }
+    return this.#fleet;
   }
 
   #adminSoon(): void {
@@ -184,4 +262,20 @@ export class Realtime {
       }
     }
   }
+}
+
+/**
+ * Whether a GameServer change can move the `fleet` counts: one added or removed, in
+ * another state, being deleted, or relabelled (profiles select by label). Activity
+ * annotations, written all the time, move nothing. Without a GameServer it was a Fleet or
+ * FleetAutoscaler: the counts come from GameServers only.
+ */
+export function movesCounts(gs: GameServer | undefined, prev: GameServer | undefined): boolean {
+  if (!gs) return false;
+  if (!prev) return true;
+  if (gs.status?.state !== prev.status?.state || !gs.metadata.deletionTimestamp !== !prev.metadata.deletionTimestamp) return true;
+  const a = gs.metadata.labels ?? {};
+  const b = prev.metadata.labels ?? {};
+  const keys = Object.keys(a);
+  return keys.length !== Object.keys(b).length || keys.some((k) => a[k] !== b[k]);
 }

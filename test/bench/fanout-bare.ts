@@ -1,7 +1,7 @@
 /**
  * The baseline of `sdfleet bench fanout`: a bare socket.io server (no authentication, no
- * state) in a process of its own that broadcasts one payload to every client when told.
- * Same path and defaults as the allocator's socket.io.
+ * state) in a process of its own that broadcasts one payload to every client when told,
+ * as the allocator's `fleet` event. Same path and defaults as the allocator's socket.io.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +18,7 @@ const send = (m: FromFanoutBare): void => void process.send!(m);
 send({ type: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
 process.on('message', (m: ToFanoutBare) => {
   const mb = (n: number): number => Math.round(n / 1048576);
-  if (m.type === 'broadcast') io.emit('state', m.payload);
+  if (m.type === 'broadcast') io.emit('fleet', m.payload);
   if (m.type === 'rss') send({ type: 'rss', rssMb: mb(process.memoryUsage.rss()), heapMb: mb(process.memoryUsage().heapUsed) });
   if (m.type === 'ping') send({ type: 'pong', id: m.id, at: preciseNow() });
 });

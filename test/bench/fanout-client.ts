@@ -1,9 +1,10 @@
 /**
  * A client process of `sdfleet bench fanout`: signs its share of the users in and starts
  * their sessions (not measured), then holds one socket.io client per user, connected as
- * that user, and records when each socket's `state` event of an armed update arrives.
- * Times are `preciseNow()` in this process's clock; the bench corrects them by the offset
- * it measures with `ping`.
+ * that user, and records when each socket's `fleet` event of an armed update arrives, and
+ * counts the `state` events that came meanwhile (these users hold a session: a queue
+ * change must not send them one). Times are `preciseNow()` in this process's clock; the
+ * bench corrects them by the offset it measures with `ping`.
  */
 import http from 'node:http';
 import { devSignIn, request } from './bench-http.ts';
@@ -21,10 +22,14 @@ export type ToFanoutClient =
 
 export type FromFanoutClient =
   | { type: 'sessions-done'; started: number; failures: Record<string, number> }
+  /** `sample`: the first `fleet` event a socket got (on connecting), null if none did. */
   | { type: 'connected'; connected: number; failures: Record<string, number>; sample: unknown }
   | { type: 'armed'; k: number }
-  /** Per socket, when the update arrived (null: not yet). `extra`: further `state` events while armed. */
-  | { type: 'arrivals'; k: number; arrivals: (number | null)[]; extra: number }
+  /**
+   * Per socket, when the update's `fleet` arrived (null: not yet). `extra`: the most
+   * further `fleet` events one socket got while armed; `states`: `state` events while armed, all sockets.
+   */
+  | { type: 'arrivals'; k: number; arrivals: (number | null)[]; extra: number; states: number }
   | { type: 'closed' }
   | { type: 'pong'; id: number; at: number };
 
@@ -48,21 +53,23 @@ let sockets: Socket[] = [];
 let armed = -1;
 let arrivals: (number | null)[] = [];
 let received = 0;
-let extra = 0;
+/** Per socket, `fleet` events beyond the first while armed. */
+let extras: number[] = [];
+let states = 0;
 let reported = true;
 const socketIndex = new WeakMap<Socket, number>();
 
 function report(k: number): void {
   if (reported || k !== armed) return;
   reported = true;
-  send({ type: 'arrivals', k, arrivals, extra });
+  send({ type: 'arrivals', k, arrivals, extra: Math.max(0, ...extras), states });
 }
 
-function onState(i: number): void {
+function onFleet(i: number): void {
   const at = preciseNow();
   if (reported || i < 0) return;
   if (arrivals[i] !== null) {
-    extra++;
+    extras[i]!++;
     return;
   }
   arrivals[i] = at;
@@ -106,9 +113,12 @@ async function connect(m: Extract<ToFanoutClient, { type: 'connect' }>): Promise
       timeout: 60_000,
       extraHeaders: { origin, ...(m.cookies ? { cookie: cookies[i]! } : {}) },
     });
-    socket.on('state', (payload: unknown) => {
+    socket.on('fleet', (payload: unknown) => {
       sample ??= payload;
-      onState(socketIndex.get(socket) ?? -1);
+      onFleet(socketIndex.get(socket) ?? -1);
+    });
+    socket.on('state', () => {
+      if (!reported) states++;
     });
     socket.once('connect', () => {
       socketIndex.set(socket, open.length);
@@ -134,7 +144,8 @@ process.on('message', (m: ToFanoutClient) => {
     case 'arm':
       arrivals = new Array<number | null>(sockets.length).fill(null);
       received = 0;
-      extra = 0;
+      extras = new Array<number>(sockets.length).fill(0);
+      states = 0;
       armed = m.k;
       reported = false;
       send({ type: 'armed', k: m.k });

@@ -64,17 +64,19 @@ describe('bench fanout: latencies and report', () => {
   it('reports the targets as met or not, with the ratio to the bare server', () => {
     const run = (p99: number, missed: number): FanoutRun => ({
       fanout: { delivery: summarize([10, 20, p99]), first: summarize([10]), last: summarize([p99]), expected: 30, missedDeliveries: missed, clientsMissing: missed },
-      connected: 10, rssMb: 600, heapMb: 200, extraEvents: 0,
+      connected: 10, rssMb: 600, heapMb: 200, extraEvents: 0, stateEvents: 0,
     });
     const r: FanoutBenchResult = {
       clients: 10, updates: 3, clientProcesses: 2,
       setup: { readySeconds: 1, sessionsSeconds: 2, sessionsStarted: 10, sessionFailures: {}, connectSeconds: 0.5, connectFailures: {} },
-      allocatorRssSessionsMb: 500, sdfleet: run(150, 0), toInformer: summarize([3]), allocatorLoopDelay: { p50: 10, p99: 20, max: 30 },
+      allocatorRssSessionsMb: 500, sdfleet: run(150, 0), toInformer: summarize([3]), queuedState: { latency: summarize([4, 6, 9]), missed: 0 }, allocatorLoopDelay: { p50: 10, p99: 20, max: 30 },
       bare: run(50, 0), clocks: [{ offsetMs: 0.1, rttMs: 0.2 }], payloadBytes: 300, controlPlaneRssMb: 400, seconds: 20,
     };
     const text = fanoutReport(r);
     assert.match(text, /allocator RSS ≤ 1024 MB: met \(600 MB\)/);
     assert.match(text, /fan-out p99 ≤ 200 ms with none missed: met \(150\.0 ms, 0 missed\)/);
+    assert.match(text, /\| sdfleet: change → the waiting user's own `state` \(3 of 3\) \| 6\.0 \|/);
+    assert.match(text, /0 `state` events to the clients \(all holding a session\)/);
     assert.match(text, /\| ratio sdfleet \/ bare, change → each client \| 1\.0× \| 3\.0× \| 3\.0× \| 3\.0× \|/);
     assert.match(fanoutReport({ ...r, sdfleet: run(150, 1) }), /NOT met \(150\.0 ms, 1 missed\)/);
     assert.match(fanoutReport({ ...r, sdfleet: run(250, 0) }), /NOT met \(250\.0 ms/);

@@ -7,13 +7,17 @@
  *
  * Measured: the allocator's RSS at rest (N sessions, then N sessions + N clients); then K
  * fleet updates that every client receives — a user joining or leaving the wait queue (a
- * queue Lease created or deleted in the control plane), after which the allocator sends
- * every connected user their `state` — each timed from the change in the control plane to
- * the `state` event's arrival at each client. Beside it in the same run: a bare socket.io
- * server in another process broadcasting the same payload to the same clients.
+ * queue Lease created or deleted in the control plane), after which the allocator
+ * broadcasts the new counts as `fleet` to every socket — each timed from the change in the
+ * control plane to the `fleet` event's arrival at each client. The N users hold sessions,
+ * so a queue change must send them no `state`: those are counted. The waiting user is
+ * connected too (from this process): when their own `state` (place in the queue, then
+ * none) arrives is timed as well. Beside it in the same run: a bare socket.io server in
+ * another process broadcasting the same payload to the same clients.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +29,10 @@ import { startEmbedded } from '../../fleet/control-plane/embedded.ts';
 import { RESOURCES } from '../../fleet/control-plane/resources/registry.ts';
 import { FakeRunner } from '../../fleet/control-plane/runner/fake-runner.ts';
 import { ANNOTATION_QUEUED_AT, LABEL_QUEUE, queueLeaseName } from '../../allocator/queue/queue.ts';
-import { SOCKET_PATH } from '../../allocator/realtime/socket.ts';
+import { FLEET_GAP_MS, SOCKET_PATH } from '../../allocator/realtime/socket.ts';
+import { userKey } from '../../allocator/identity/index.ts';
+import { io as ioClient } from 'socket.io-client';
+import { devSignIn } from './bench-http.ts';
 import type { FromFanoutAllocator, ToFanoutAllocator } from './fanout-allocator.ts';
 import type { FromFanoutBare, ToFanoutBare } from './fanout-bare.ts';
 import type { FromFanoutClient, ToFanoutClient } from './fanout-client.ts';
@@ -52,15 +59,17 @@ export interface FanoutBenchOptions {
 }
 
 export interface FanoutRun {
-  /** Change → arrival (sdfleet: the Lease written in the control plane; bare: the broadcast asked for). */
+  /** Change → `fleet` arrival (sdfleet: the Lease written in the control plane; bare: the broadcast asked for). */
   fanout: FanoutSummary;
   /** Clients connected, of those asked for. */
   connected: number;
   /** Server RSS with every client connected and quiet, MB. */
   rssMb: number;
   heapMb: number;
-  /** Most `state` events beyond one a client got for one update (should be 0). */
+  /** Most `fleet` events beyond one a client got for one update (should be 0). */
   extraEvents: number;
+  /** `state` events the clients (each holding a session) got during the updates, all together (should be 0). */
+  stateEvents: number;
 }
 
 export interface FanoutBenchResult {
@@ -73,6 +82,8 @@ export interface FanoutBenchResult {
   sdfleet: FanoutRun;
   /** Change in the control plane → the allocator's queue informer saw it, per update, ms. */
   toInformer: Summary;
+  /** Change → the waiting user's own `state` at their socket (in the bench's process), per update, ms; and updates it missed. */
+  queuedState: { latency: Summary; missed: number };
   /** The allocator's event-loop delay during the updates, ms. */
   allocatorLoopDelay: { p50: number; p99: number; max: number };
   bare?: FanoutRun;
@@ -179,9 +190,10 @@ function merge(into: Record<string, number>, from: Record<string, number>): Reco
 }
 
 /** K updates: arm every client, make the change, collect arrivals (what did not arrive in time is missed). */
-async function measure(o: FanoutBenchOptions, bound: Bound, clients: ClientProc[], change: (k: number) => void, label: string): Promise<{ updates: UpdateArrivals[]; extra: number }> {
+async function measure(o: FanoutBenchOptions, bound: Bound, clients: ClientProc[], change: (k: number) => void, label: string): Promise<{ updates: UpdateArrivals[]; extra: number; states: number }> {
   const updates: UpdateArrivals[] = [];
   let extra = 0;
+  let states = 0;
   for (let k = 0; k < o.updates; k++) {
     await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'arm', k }, 'armed'))), `${label}: clients armed`);
     const answers = clients.map((c) => c.next('arrivals'));
@@ -191,10 +203,12 @@ async function measure(o: FanoutBenchOptions, bound: Bound, clients: ClientProc[
     const got = await bound.race(Promise.all(answers), `${label}: update ${k + 1}`).finally(() => clearTimeout(timeout));
     updates.push({ changedAt, arrivals: got.map((a) => a.arrivals) });
     extra = Math.max(extra, ...got.map((a) => a.extra));
-    // Quiet between updates: the next one is not merged into this one's debounce.
-    await sleep(300);
+    states += got.reduce((a, x) => a + x.states, 0);
+    // Quiet between updates: a stray event has time to arrive, and the next change comes
+    // after the allocator's shortest gap between two `fleet` broadcasts (the update alone is measured, not the gap).
+    await sleep(Math.max(300, changedAt + FLEET_GAP_MS + 50 - preciseNow()));
   }
-  return { updates, extra };
+  return { updates, extra, states };
 }
 
 async function connectAll(bound: Bound, clients: ClientProc[], url: string, cookies: boolean, what: string): Promise<{ connected: number; failures: Record<string, number>; sample: unknown }> {
@@ -222,6 +236,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
   let embedded: Awaited<ReturnType<typeof startEmbedded>> | undefined;
   let allocator: Child<ToFanoutAllocator, FromFanoutAllocator> | undefined;
   let bare: Child<ToFanoutBare, FromFanoutBare> | undefined;
+  let waiterSocket: ReturnType<typeof ioClient> | undefined;
   const ranges = splitRange(o.clients, o.clientProcesses);
   const clients: ClientProc[] = ranges.map((_, i) => new Child<ToFanoutClient, FromFanoutClient>(CLIENT, [], `client process ${i + 1}`));
   try {
@@ -277,6 +292,20 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     const t2 = performance.now();
     const conn = await connectAll(bound, clients, url, true, `${o.clients} socket.io clients to connect to the allocator`);
     const connectSeconds = (performance.now() - t2) / 1000;
+    // The user who joins and leaves the queue, connected as a browser would be.
+    const waiterName = 'fanout-waiter';
+    const waiter = userKey(waiterName);
+    const agent = new http.Agent({ keepAlive: true });
+    const { cookie } = await bound.race(devSignIn(agent, url, waiterName), 'the waiting user to sign in');
+    agent.destroy();
+    const waiterStates: number[] = [];
+    waiterSocket = ioClient(url, { path: SOCKET_PATH, transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { origin: new URL(url).origin, cookie } });
+    waiterSocket.on('state', () => void waiterStates.push(preciseNow()));
+    const ws = waiterSocket;
+    await bound.race(new Promise<void>((resolve, reject) => {
+      ws.once('connect', () => resolve());
+      ws.once('connect_error', (err) => reject(new Error(`the waiting user's socket was refused: ${err.message}`)));
+    }), 'the waiting user to connect');
     await sleep(3000);
     const rest = await allocator.ask({ type: 'rss' }, 'rss');
     say(`${conn.connected} connected in ${connectSeconds.toFixed(1)} s (${JSON.stringify(conn.failures)} failed); allocator RSS ${rest.rssMb} MB, heap ${rest.heapMb} MB; ${o.updates} updates`);
@@ -286,14 +315,13 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     await allocator.ask({ type: 'changes' }, 'changes');
     allocator.send({ type: 'loop-reset' });
     const toInformer: number[] = [];
-    const waiter = 'fanout-waiter';
     const sd = await measure(o, bound, clients, (k) => {
-      // A user joins the queue (even updates) or leaves it (odd): every connected user gets their state.
+      // A user joins the queue (even updates) or leaves it (odd): the count of those waiting changes, for every socket.
       if (k % 2 === 0) {
         const now = new Date().toISOString();
         store.create(RESOURCES.leases, {
           apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-          metadata: { name: queueLeaseName(waiter), namespace: 'default', labels: { [LABEL_QUEUE]: 'default', [LABEL_USER]: waiter }, annotations: { [ANNOTATION_USER_ID]: waiter, [ANNOTATION_QUEUED_AT]: now } },
+          metadata: { name: queueLeaseName(waiter), namespace: 'default', labels: { [LABEL_QUEUE]: 'default', [LABEL_USER]: waiter }, annotations: { [ANNOTATION_USER_ID]: waiterName, [ANNOTATION_QUEUED_AT]: now } },
           spec: { holderIdentity: 'bench', leaseDurationSeconds: 3600, acquireTime: now, renewTime: now },
         });
       } else {
@@ -308,8 +336,16 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       const at = seen.find((t) => t - allocatorOffset >= u.changedAt);
       if (at !== undefined) toInformer.push(at - allocatorOffset - u.changedAt);
     }
-    const sdfleet: FanoutRun = { fanout: fanoutSummary(sd.updates, offsets), connected: conn.connected, rssMb: rest.rssMb, heapMb: rest.heapMb, extraEvents: sd.extra };
-    say(`sdfleet: p50 ${ms(sdfleet.fanout.delivery.p50)} ms, p99 ${ms(sdfleet.fanout.delivery.p99)} ms, ${sdfleet.fanout.missedDeliveries} missed`);
+    // The waiting user's first `state` after each change, before the next one.
+    const queuedState: number[] = [];
+    sd.updates.forEach((u, i) => {
+      const next = sd.updates[i + 1]?.changedAt ?? Infinity;
+      const at = waiterStates.find((t) => t >= u.changedAt && t < next);
+      if (at !== undefined) queuedState.push(at - u.changedAt);
+    });
+    waiterSocket.close();
+    const sdfleet: FanoutRun = { fanout: fanoutSummary(sd.updates, offsets), connected: conn.connected, rssMb: rest.rssMb, heapMb: rest.heapMb, extraEvents: sd.extra, stateEvents: sd.states };
+    say(`sdfleet: p50 ${ms(sdfleet.fanout.delivery.p50)} ms, p99 ${ms(sdfleet.fanout.delivery.p99)} ms, ${sdfleet.fanout.missedDeliveries} missed; ${sd.states} \`state\` events to users holding a session`);
     await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'close' }, 'closed'))), 'the clients to disconnect');
     await allocator.stop();
 
@@ -324,7 +360,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       say(`baseline: ${bc.connected} connected; bare server RSS ${bareRest.rssMb} MB; ${o.updates} broadcasts`);
       const bareClocks = await bound.race(Promise.all(clients.map((c) => c.clock())), 'clock offsets');
       const bu = await measure(o, bound, clients, () => b.send({ type: 'broadcast', payload: conn.sample }), 'bare');
-      bareRun = { fanout: fanoutSummary(bu.updates, bareClocks.map((c) => c.offsetMs)), connected: bc.connected, rssMb: bareRest.rssMb, heapMb: bareRest.heapMb, extraEvents: bu.extra };
+      bareRun = { fanout: fanoutSummary(bu.updates, bareClocks.map((c) => c.offsetMs)), connected: bc.connected, rssMb: bareRest.rssMb, heapMb: bareRest.heapMb, extraEvents: bu.extra, stateEvents: bu.states };
       clocks.push(...bareClocks);
       await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'close' }, 'closed'))), 'the clients to disconnect');
     }
@@ -334,6 +370,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       allocatorRssSessionsMb: atRest.rssMb,
       sdfleet,
       toInformer: summarize(toInformer),
+      queuedState: { latency: summarize(queuedState), missed: sd.updates.length - queuedState.length },
       allocatorLoopDelay: loop,
       ...(bareRun ? { bare: bareRun } : {}),
       clocks,
@@ -342,6 +379,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
+    waiterSocket?.close();
     await Promise.all([...clients.map((c) => c.stop()), allocator?.stop(), bare?.stop()]);
     await embedded?.stop();
     await rm(dir, { recursive: true, force: true });
@@ -353,7 +391,7 @@ export const FANOUT_TARGETS = { rssMb: 1024, p99Ms: 200 } as const;
 export function fanoutReport(r: FanoutBenchResult): string {
   const row = (name: string, s: Summary): string => `| ${name} | ${ms(s.p50)} | ${ms(s.p95)} | ${ms(s.p99)} | ${ms(s.max)} |`;
   const run = (name: string, x: FanoutRun): string[] => [
-    row(`${name}: change → each client (${x.fanout.delivery.n} deliveries)`, x.fanout.delivery),
+    row(`${name}: change → \`fleet\` at each client (${x.fanout.delivery.n} deliveries)`, x.fanout.delivery),
     row(`${name}: change → first client (per update)`, x.fanout.first),
     row(`${name}: change → last client (per update)`, x.fanout.last),
   ];
@@ -368,14 +406,16 @@ export function fanoutReport(r: FanoutBenchResult): string {
     '| --- | --- | --- | --- | --- |',
     row('sdfleet: change in the control plane → the allocator\'s queue informer', r.toInformer),
     ...run('sdfleet', s),
+    row(`sdfleet: change → the waiting user's own \`state\` (${r.queuedState.latency.n} of ${r.updates})`, r.queuedState.latency),
     ...(r.bare ? run('bare socket.io broadcast', r.bare) : []),
     ...(r.bare ? [`| ratio sdfleet / bare, change → each client | ${ratio(s.fanout.delivery.p50, r.bare.fanout.delivery.p50)} | ${ratio(s.fanout.delivery.p95, r.bare.fanout.delivery.p95)} | ${ratio(s.fanout.delivery.p99, r.bare.fanout.delivery.p99)} | ${ratio(s.fanout.delivery.max, r.bare.fanout.delivery.max)} |`] : []),
     '',
     `The allocator's event loop during the updates: delay p50 ${ms(r.allocatorLoopDelay.p50)} ms, p99 ${ms(r.allocatorLoopDelay.p99)} ms, max ${ms(r.allocatorLoopDelay.max)} ms.`,
-    `sdfleet: ${s.connected} of ${r.clients} clients connected; ${missed(s)}; at most ${s.extraEvents} extra \`state\` events per client and update.` +
+    `sdfleet: ${s.connected} of ${r.clients} clients connected; ${missed(s)}; at most ${s.extraEvents} extra \`fleet\` events per client and update; ` +
+      `${s.stateEvents} \`state\` events to the clients (all holding a session) during the updates; the waiting user missed ${r.queuedState.missed} of ${r.updates} \`state\` updates.` +
       (r.bare ? ` Bare: ${r.bare.connected} connected; ${missed(r.bare)}.` : ''),
     `RSS: allocator ${r.allocatorRssSessionsMb} MB with ${r.setup.sessionsStarted} sessions, ${s.rssMb} MB (heap ${s.heapMb} MB) with the clients connected too` +
-      `${r.bare ? `; bare socket.io server with the same clients ${r.bare.rssMb} MB` : ''}; control plane (and bench) ${r.controlPlaneRssMb} MB. Payload ${r.payloadBytes} bytes.`,
+      `${r.bare ? `; bare socket.io server with the same clients ${r.bare.rssMb} MB` : ''}; control plane (and bench) ${r.controlPlaneRssMb} MB. \`fleet\` payload ${r.payloadBytes} bytes.`,
     `Setup: ${r.setup.readySeconds.toFixed(0)} s to ${r.clients} Ready GameServers, ${r.setup.sessionsSeconds.toFixed(0)} s to ${r.setup.sessionsStarted} sessions` +
       ` (failures ${JSON.stringify(r.setup.sessionFailures)}), ${r.setup.connectSeconds.toFixed(1)} s to connect the clients (failures ${JSON.stringify(r.setup.connectFailures)});` +
       ` ${r.clientProcesses} client processes; clock offsets within ±${(maxRtt / 2).toFixed(2)} ms; ${r.seconds.toFixed(0)} s in all.`,

@@ -58,10 +58,11 @@ describe('the pages in a browser', { skip }, () => {
       await admin.waitForSelector('#fleets tbody tr[data-fleet="sd-webui"]');
       assert.match(await admin.textContent('#sessions tbody') ?? '', /No sessions/);
 
-      // Alice and Bob each get an instance and land in the session view.
-      for (const [page, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
+      // Alice and Bob each get an instance and land in the session view; the start page says, live, how many are free.
+      for (const [page, name, free] of [[alice, 'alice', '2 instances free'], [bob, 'bob', '1 instance free']] as const) {
         await signIn(page, alloc.url, name);
         assert.match(await page.textContent('#profiles') ?? '', /free now/);
+        await page.locator('#fleet-line', { hasText: free }).waitFor({ timeout: 10_000 });
         await page.click('#start-button');
         await page.waitForURL('**/_sdfleet/session', { timeout: 20_000 });
         assert.equal(await page.textContent('#who'), name);
@@ -77,11 +78,13 @@ describe('the pages in a browser', { skip }, () => {
       await frame.locator('#result img').waitFor();
       await frame.locator('#progress-text').filter({ hasText: /idle|done/i }).waitFor({ timeout: 10_000 }).catch(() => undefined);
 
-      // Carol finds the fleet full: she sees her place in the queue.
+      // Carol finds the fleet full: the page says none is free; she starts and sees her place in the queue, and the count of those waiting.
       await signIn(carol, alloc.url, 'carol');
+      await carol.locator('#fleet-line', { hasText: 'No instance free' }).waitFor({ timeout: 10_000 });
       await carol.click('#start-button');
       await carol.waitForSelector('#queue-box:not([hidden])');
       assert.equal(await carol.textContent('#queue-position'), '1');
+      await carol.locator('#fleet-line', { hasText: /^No instance free( · \d+ starting)? · 1 waiting$/ }).waitFor({ timeout: 10_000 });
       await admin.locator('#queue tbody tr', { hasText: 'carol' }).waitFor({ timeout: 10_000 });
 
       // My images (in a new tab from the bar) has Alice's picture; Bob's has none.

@@ -1,6 +1,7 @@
 // The start page: sign in, choose a profile, Start; then live progress (queue place and
 // ETA, allocating, connecting) until the session is ready, then into the session view.
-// A user who already has a session goes straight back to it.
+// A user who already has a session goes straight back to it. What is free and who waits
+// follows the `fleet` event (one broadcast to every page, so no page polls for it).
 (() => {
   const { api, me, socket, duration, el } = window.sdfleet;
   const $ = (id) => document.getElementById(id);
@@ -74,15 +75,29 @@
     busy(false);
   };
 
+  const freeText = (p) => `${p.ready} free now${p.starting ? `, ${p.starting} starting` : ''}${p.waiting ? `, ${p.waiting} waiting` : ''}`;
   const renderProfiles = (profiles) => {
     $('profiles').replaceChildren(...profiles.map((p, i) => el('label', { class: 'profile' },
       el('input', { type: 'radio', name: 'profile', value: p.name, checked: i === 0 }),
       el('span', {},
         el('span', { class: 'title' }, p.title), el('br'),
         p.description ? [el('span', { class: 'muted' }, p.description), el('br')] : null,
-        el('span', { class: 'free', 'data-profile': p.name }, `${p.ready} free now${p.starting ? `, ${p.starting} starting` : ''}${p.waiting ? `, ${p.waiting} waiting` : ''}`)),
+        el('span', { class: 'free', 'data-profile': p.name }, freeText(p))),
     )));
     $('profiles-set').hidden = profiles.length < 2;
+  };
+
+  // The `fleet` event: "3 instances free · 1 starting · 2 waiting", and the same per profile.
+  const showFleet = (f) => {
+    const parts = [f.ready === 0 ? 'No instance free' : `${f.ready} instance${f.ready === 1 ? '' : 's'} free`];
+    if (f.starting) parts.push(`${f.starting} starting`);
+    if (f.waiting) parts.push(`${f.waiting} waiting`);
+    $('fleet-line').textContent = parts.join(' · ');
+    $('fleet-line').hidden = false;
+    for (const p of f.profiles ?? []) {
+      const span = $('profiles').querySelector(`.free[data-profile="${CSS.escape(p.name)}"]`);
+      if (span) span.textContent = freeText(p);
+    }
   };
 
   const signedIn = async () => {
@@ -95,13 +110,13 @@
     renderProfiles(profiles);
     sock = socket();
     sock.on('state', show);
+    sock.on('fleet', showFleet);
     sock.on('instance-gone', (e) => {
       busy(false);
       say(`Your instance has ended: ${e.reason}. Press Start to get a new one.`, true);
     });
     sock.on('connect_error', () => say('Lost the live connection; retrying…', true));
     show({ ...m, fromLoad: true });
-    setInterval(async () => renderProfiles((await api('GET', '/profiles').catch(() => ({ profiles }))).profiles), 15000);
   };
 
   $('signin-form').addEventListener('submit', async (e) => {
