@@ -73,6 +73,12 @@ export class Realtime {
   readonly #fleetOut: Coalescer;
   /** Connected users last sent a place in the queue: they hear when they leave it. */
   #queued = new Set<string>();
+  /**
+   * user → the moment before which their idle warning cannot be due (the warning time of
+   * the deadline last computed: activity only postpones it), so the tick skips them.
+   * Dropped on any change of their session.
+   */
+  #quietUntil = new Map<string, number>();
   /** The `fleet` last sent, and its JSON (a change that moves no count sends nothing). */
   #fleet: { summary: FleetSummary; json: string } | undefined;
   #adminTimer: NodeJS.Timeout | undefined;
@@ -105,6 +111,7 @@ export class Realtime {
     this.#fleetOut = new Coalescer({ task: () => this.#broadcastFleet(), minGapMs: o.fleetGapMs ?? FLEET_GAP_MS });
     this.io.on('connection', (socket) => this.#connect(socket));
     o.core.registry.on('change', (c) => {
+      this.#quietUntil.delete(c.user);
       for (const conn of this.#conns.get(c.user) ?? []) {
         this.#sendState(conn);
         if (!c.session && c.previous) conn.socket.emit('instance-gone', { reason: c.previous.reason ?? 'the instance went away' });
@@ -155,6 +162,7 @@ export class Realtime {
       if (set.size === 0) {
         this.#conns.delete(conn.user);
         this.#queued.delete(conn.user);
+        this.#quietUntil.delete(conn.user);
       }
       this.#o.metrics.socketClients.dec();
     });
@@ -245,6 +253,8 @@ export class Realtime {
     const renew = now - this.#lastRenew >= core.queue.renewEveryMs;
     if (renew) this.#lastRenew = now;
     for (const [user, set] of this.#conns) {
+      const quiet = this.#quietUntil.get(user);
+      if (quiet !== undefined && now < quiet) continue;
       const s = core.registry.liveByUser(user);
       if (!s || s.state !== 'active') {
         if (renew && core.queue.positionOf(user)) void core.queue.renew(user);
@@ -260,6 +270,8 @@ export class Realtime {
           conn.socket.emit('idle-clear', {});
         }
       }
+      if (v.kind === 'ok') this.#quietUntil.set(user, v.deadline - core.policy.warnBeforeMs);
+      else this.#quietUntil.delete(user);
     }
   }
 }
