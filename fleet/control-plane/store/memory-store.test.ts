@@ -274,6 +274,34 @@ describe('MemoryObjectStore: watch, history, listeners', () => {
     await store.close();
   });
 
+  it('drops history older than historyMaxAgeMs: a watch from before it gets 410, the recent ones replay', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const store = openStore({ historyMaxAgeMs: 60_000, now: () => now });
+    const rv0 = store.currentResourceVersion();
+    store.create(GS, sampleGameServer('a'));
+    const rvA = store.currentResourceVersion();
+    now += 30_000;
+    store.create(GS, sampleGameServer('b'));
+    // Both within the minute: a watch from before either replays both.
+    const both: string[] = [];
+    store.watch(GS, { resourceVersion: rv0 }, (e) => both.push(String(e.object.metadata.name))).stop();
+    assert.deepEqual(both, ['a', 'b']);
+    now += 40_000; // a is 70 s old now, b 40 s
+    store.create(GS, sampleGameServer('c'));
+    assert.throws(() => store.watch(GS, { resourceVersion: rv0 }, () => undefined), (e: unknown) => isApiError(e, 'Expired') && e.code === 410);
+    const recent: string[] = [];
+    store.watch(GS, { resourceVersion: rvA }, (e) => recent.push(String(e.object.metadata.name))).stop();
+    assert.deepEqual(recent, ['b', 'c']);
+    now += 10 * 60_000;
+    store.create(GS, sampleGameServer('d'));
+    // The newest event always stays: a watch from just before it still replays it.
+    const rvC = String(Number(store.currentResourceVersion()) - 1);
+    const last: string[] = [];
+    store.watch(GS, { resourceVersion: rvC }, (e) => last.push(String(e.object.metadata.name))).stop();
+    assert.deepEqual(last, ['d']);
+    await store.close();
+  });
+
   it('with a selector, leaving the selection is DELETED and entering it is ADDED', async () => {
     const store = openStore();
     store.create(GS, sampleGameServer('g', { labels: { state: 'ready' } }));

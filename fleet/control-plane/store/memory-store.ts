@@ -58,6 +58,12 @@ export interface MemoryStoreOptions {
   persistence?: FilePersistence;
   /** Events kept per resource for watch replay; older resourceVersions get 410. Default 10,000. */
   historyLimit?: number;
+  /**
+   * Events older than this are dropped from the replay history too (as etcd compacts what
+   * the Kubernetes API serves every 5 minutes): under steady churn the history, and the
+   * object versions it holds, stop growing after this long. Default 5 min.
+   */
+  historyMaxAgeMs?: number;
   /** Default interval of BOOKMARK events for watches that allow them; default 60 s. */
   bookmarkIntervalMs?: number;
   /** Dependents deleted per event-loop turn by the background cascade; default 500. */
@@ -91,6 +97,8 @@ interface Entry {
 interface HistoryEvent {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   rv: number;
+  /** When it happened (the store's clock, ms). */
+  at: number;
   object: KubeObject;
   prev?: KubeObject;
 }
@@ -191,6 +199,7 @@ export class MemoryObjectStore implements ObjectStore {
   readonly #tables = new Map<string, Table>();
   readonly #persistence: FilePersistence | undefined;
   readonly #historyLimit: number;
+  readonly #historyMaxAgeMs: number;
   readonly #bookmarkIntervalMs: number;
   readonly #cascadeBatch: number;
   readonly #log: Logger;
@@ -220,6 +229,7 @@ export class MemoryObjectStore implements ObjectStore {
     this.registry = opts.registry;
     this.#persistence = opts.persistence;
     this.#historyLimit = Math.max(1, opts.historyLimit ?? 10_000);
+    this.#historyMaxAgeMs = Math.max(1, opts.historyMaxAgeMs ?? 5 * 60_000);
     this.#bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
     this.#cascadeBatch = opts.cascadeBatchSize ?? 500;
     this.#log = opts.logger ?? silentLogger();
@@ -727,7 +737,7 @@ export class MemoryObjectStore implements ObjectStore {
     this.#rv = rv;
     const entry: Entry = { obj, rv, key: prev?.key ?? keyOf(ns, name), ns, updatedAt: now };
     this.#indexPut(t, entry, prev);
-    const ev: HistoryEvent = prev ? { type: 'MODIFIED', rv, object: obj, prev: prev.obj } : { type: 'ADDED', rv, object: obj };
+    const ev: HistoryEvent = prev ? { type: 'MODIFIED', rv, at: now, object: obj, prev: prev.obj } : { type: 'ADDED', rv, at: now, object: obj };
     this.#record(t, ev);
     return obj;
   }
@@ -741,7 +751,7 @@ export class MemoryObjectStore implements ObjectStore {
     this.#persistRemove(t, e.ns, String(obj.metadata.name), rv);
     this.#rv = rv;
     this.#indexRemove(t, e);
-    this.#record(t, { type: 'DELETED', rv, object: obj, prev: e.obj });
+    this.#record(t, { type: 'DELETED', rv, at: this.#now(), object: obj, prev: e.obj });
     const uid = obj.metadata.uid;
     if (uid && this.#dependents.has(uid)) {
       if (policy === 'Orphan') this.#orphan(uid);
@@ -906,18 +916,23 @@ export class MemoryObjectStore implements ObjectStore {
   #record(t: Table, ev: HistoryEvent): void {
     this.#persistence?.noteResourceVersion(ev.rv);
     t.history.push(ev);
-    if (t.historyLength > this.#historyLimit) {
-      const dropped = t.history[t.historyStart]!;
-      t.history[t.historyStart] = undefined as unknown as HistoryEvent;
-      t.historyStart++;
-      t.compactedRv = dropped.rv;
-      if (t.historyStart > 4096 && t.historyStart * 2 > t.history.length) {
-        t.history = t.history.slice(t.historyStart);
-        t.historyStart = 0;
-      }
-    }
+    // By count, then by age (the newest event always stays).
+    if (t.historyLength > this.#historyLimit) this.#dropOldest(t);
+    const tooOld = ev.at - this.#historyMaxAgeMs;
+    while (t.historyLength > 1 && t.history[t.historyStart]!.at < tooOld) this.#dropOldest(t);
     this.#queue.push({ table: t, ev });
     if (!this.#dispatching) this.#drain();
+  }
+
+  #dropOldest(t: Table): void {
+    const dropped = t.history[t.historyStart]!;
+    t.history[t.historyStart] = undefined as unknown as HistoryEvent;
+    t.historyStart++;
+    t.compactedRv = dropped.rv;
+    if (t.historyStart > 4096 && t.historyStart * 2 > t.history.length) {
+      t.history = t.history.slice(t.historyStart);
+      t.historyStart = 0;
+    }
   }
 
   #drain(): void {

@@ -15,6 +15,8 @@ export interface OpenStoreOptions {
   registry?: ResourceRegistry;
   /** Events kept per resource for watch replay; default 10,000. */
   historyLimit?: number;
+  /** ...and for at most this long; default 5 min (see MemoryStoreOptions). */
+  historyMaxAgeMs?: number;
   /** Max delay of batched (GameServer) writes; default 100 ms. */
   batchIntervalMs?: number;
   /** Fold the change log of batched writes into the object files past this size; default 64 MiB. */
@@ -58,6 +60,7 @@ export function openStore(opts: OpenStoreOptions = {}): MemoryObjectStore {
       registry,
       ...(persistence ? { persistence } : {}),
       ...(opts.historyLimit !== undefined ? { historyLimit: opts.historyLimit } : {}),
+      ...(opts.historyMaxAgeMs !== undefined ? { historyMaxAgeMs: opts.historyMaxAgeMs } : {}),
       ...(opts.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: opts.bookmarkIntervalMs } : {}),
       ...(opts.logger ? { logger: opts.logger } : {}),
       ...(opts.now ? { now: opts.now } : {}),
