@@ -28,6 +28,8 @@ export interface FleetCounts {
 export class FleetView extends EventEmitter<{ change: [GameServer, GameServer | undefined] }> {
   #gs = new Map<string, GameServer>();
   readonly #defaultColdStartMs: number;
+  /** created→Ready of each GameServer object seen (the informer replaces an object on change): one JSON.parse each, not one per ETA. */
+  readonly #coldStart = new WeakMap<GameServer, number | undefined>();
 
   constructor(o: { defaultColdStartMs: number }) {
     super();
@@ -64,18 +66,28 @@ export class FleetView extends EventEmitter<{ change: [GameServer, GameServer | 
   /** Median created→Ready of the profile's instances (their phase annotations). */
   coldStartMs(profile?: Profile): number {
     const xs: number[] = [];
-    for (const g of this.all()) {
+    for (const g of this.#gs.values()) {
       if (profile && !serves(profile, g)) continue;
-      const raw = g.metadata.annotations?.[sdkKey(SDK_ANNOTATION.phases)];
-      if (!raw) continue;
+      const v = this.#coldStartOf(g);
+      if (v !== undefined) xs.push(v);
+    }
+    return median(xs, this.#defaultColdStartMs);
+  }
+
+  #coldStartOf(g: GameServer): number | undefined {
+    if (this.#coldStart.has(g)) return this.#coldStart.get(g);
+    let v: number | undefined;
+    const raw = g.metadata.annotations?.[sdkKey(SDK_ANNOTATION.phases)];
+    if (raw) {
       try {
-        const v = (JSON.parse(raw) as { createdToReadyMs?: number }).createdToReadyMs;
-        if (typeof v === 'number' && v > 0) xs.push(v);
+        const ms = (JSON.parse(raw) as { createdToReadyMs?: number }).createdToReadyMs;
+        if (typeof ms === 'number' && ms > 0) v = ms;
       } catch {
         // ignore a malformed annotation
       }
     }
-    return median(xs, this.#defaultColdStartMs);
+    this.#coldStart.set(g, v);
+    return v;
   }
 
   counts(): FleetCounts[] {
