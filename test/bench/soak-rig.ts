@@ -18,6 +18,7 @@ import { fleetOf } from '../helpers/embedded.ts';
 import { freePort } from '../helpers/net.ts';
 import type { SoakPorts } from './soak-analysis.ts';
 import { groupSurvivors, processesNaming, startTimeOf } from './soak-probe.ts';
+import { killGroup } from '../helpers/processes.ts';
 
 /** Host ports of the instances: away from those the tests use (47000–47999). */
 const INSTANCE_PORTS: [number, number] = [45000, 45999];
@@ -62,18 +63,6 @@ export class SoakChild {
     clearTimeout(timer);
     if (this.running) killGroup(this.pid);
     await this.exited;
-  }
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
   }
 }
 

@@ -19,6 +19,7 @@ import type { GameServer } from '../../fleet/agones/types.ts';
 import { COOKIE_SECRET, Browser, until } from '../helpers/allocator.ts';
 import { fleetOf } from '../helpers/embedded.ts';
 import { freePort } from '../helpers/net.ts';
+import { killGroup } from '../helpers/processes.ts';
 import { isRunning } from '../../fleet/control-plane/runner/process-runner.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -188,17 +189,7 @@ describe('reliability: faults mid-session', { skip: onLinux ? false : 'needs /pr
       }
     }
     // A failed test may leave GameServer processes (their own groups): none may outlive the file.
-    if (rig.dir) for (const pid of processesOf(rig.dir)) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
+    if (rig.dir) for (const pid of processesOf(rig.dir)) killGroup(pid);
     if (rig.dir) await rm(rig.dir, { recursive: true, force: true });
     if (timings.length) process.stderr.write(`# faults: ${timings.join('; ')}\n`);
   });
