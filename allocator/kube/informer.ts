@@ -8,6 +8,15 @@ export interface CacheEvents<T> {
 }
 
 /**
+ * Restarts of a failed watch wait 200 ms, doubling, at most 2 s: users are to hear within
+ * 5 s of the control plane answering again that their instance went away (issue 8's
+ * faults), and a retry against an API that refuses connections costs next to nothing. With
+ * a 10 s cap, an outage of a few seconds could leave the watch down for 6 s after the return.
+ */
+const MIN_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 2000;
+
+/**
  * client-node's informer, kept alive: it stops on a watch error, so this restarts it
  * with backoff, and it keeps the previous object of each update for the callbacks.
  * `synced` resolves after the first full list.
@@ -18,7 +27,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   readonly #known = new Map<string, T>();
   #stopped = false;
   #retry: NodeJS.Timeout | undefined;
-  #backoff = 200;
+  #backoff = MIN_BACKOFF_MS;
   readonly synced: Promise<void>;
   #markSynced!: () => void;
   #isSynced = false;
@@ -42,7 +51,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       o.events.onDelete?.(obj);
     });
     this.#informer.on('connect', () => {
-      this.#backoff = 200;
+      this.#backoff = MIN_BACKOFF_MS;
       if (!this.#isSynced) {
         this.#isSynced = true;
         this.#markSynced();
@@ -55,7 +64,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.#retry = setTimeout(() => {
         if (!this.#stopped) this.#informer.start().catch(() => undefined);
       }, this.#backoff);
-      this.#backoff = Math.min(10_000, this.#backoff * 2);
+      this.#backoff = Math.min(MAX_BACKOFF_MS, this.#backoff * 2);
     });
   }
 
