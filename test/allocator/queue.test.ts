@@ -4,15 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createLogger } from '../../common/log.ts';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 describe('allocator queue', () => {
   it('full queue → 429; a disconnected browser keeps its place for the grace, then loses it; leaving works; nothing secret is logged', async () => {

@@ -4,14 +4,12 @@
  * and an admin who connects gets one at once and then every change.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 describe('allocator realtime: admin snapshots', () => {
   it('are not built with no admin connected; an admin gets one on connecting and after each change', async () => {

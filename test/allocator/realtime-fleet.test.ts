@@ -7,15 +7,13 @@
  * below waits for the last one to arrive before making the next change.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { GameServer } from '../../fleet/agones/types.ts';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 type Events = { name: string; data: unknown }[];
 interface StateEvent { session: { id: string } | null; queue: { position: number; total: number } | null }

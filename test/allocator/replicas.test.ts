@@ -4,15 +4,13 @@
  * warned, kept by keep-alive, and reclaimed.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createLogger } from '../../common/log.ts';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 describe('allocator replicas', () => {
   it('200 concurrent requests from 60 users through two replicas: no double allocation', async () => {

@@ -4,15 +4,13 @@
  * and who may reach what.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { GameServer } from '../../fleet/agones/types.ts';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready, type EmbeddedRig } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 async function setup(replicas: number, range: number) {
   const rig = await embeddedRig({ portRange: { min: range, max: range + 999 } });

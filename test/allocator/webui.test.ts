@@ -5,15 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 function wrapped(dataDir: string): string[] {
   return [

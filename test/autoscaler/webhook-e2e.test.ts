@@ -7,18 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RESOURCES } from '../../fleet/control-plane/resources/registry.ts';
 import { WEBHOOK_PATH } from '../../fleet/autoscaler/webhook.ts';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
 const LOCAL_MANIFEST = fileURLToPath(new URL('../../k8s/local/fleetautoscaler.yaml', import.meta.url));
 
-const closers: (() => Promise<void> | void)[] = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 interface FasStatus {
   ableToScale?: boolean;

@@ -6,11 +6,12 @@
  * they, get the replacements, in queue order, within a bound.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Agent, getGlobalDispatcher, setGlobalDispatcher } from 'undici';
 import type { GameServer } from '../../fleet/agones/types.ts';
 import { allocatorOn, Browser, until } from '../helpers/allocator.ts';
 import { embeddedRig, fleetOf, ready, type EmbeddedRig } from '../helpers/embedded.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
 const INSTANCES = 50;
 const USERS = 300;
@@ -24,10 +25,7 @@ const SERVE_BOUND_MS = 60_000;
 const previousDispatcher = getGlobalDispatcher();
 setGlobalDispatcher(new Agent({ connect: { timeout: 60_000 } }));
 
-const closers: (() => Promise<void> | void)[] = [() => setGlobalDispatcher(previousDispatcher)];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll([() => setGlobalDispatcher(previousDispatcher)]);
 
 type Started = { session?: { id: string; instance: string; state: string }; queue?: { position: number; total: number }; error?: unknown };
 type Me = { session?: { id: string; instance: string; state: string } | null; queue?: { position: number; total: number } | null };

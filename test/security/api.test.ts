@@ -5,17 +5,15 @@
 import assert from 'node:assert/strict';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { io } from 'socket.io-client';
 import { createIdentity, userKey } from '../../allocator/identity/index.ts';
 import { userDir } from '../../sdk-wrapper/user-store.ts';
 import { Browser, COOKIE_SECRET } from '../helpers/allocator.ts';
-import { arrivals, securityRig, seenIn, statusOf, type Closers, type SecurityRig } from './rig.ts';
+import { arrivals, securityRig, seenIn, statusOf, type SecurityRig } from './rig.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: Closers = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
 

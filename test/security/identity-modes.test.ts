@@ -7,17 +7,15 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { IAP_ISSUER } from '../../allocator/identity/iap.ts';
 import type { RunningAllocator } from '../../allocator/server.ts';
 import { allocatorOn } from '../helpers/allocator.ts';
-import { headerValues, rawExchange, securityRig, seenIn, statusOf, type Closers, type SecurityRig } from './rig.ts';
+import { headerValues, rawExchange, securityRig, seenIn, statusOf, type SecurityRig } from './rig.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: Closers = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 const AUD = '/projects/123/global/backendServices/456';
 

@@ -5,14 +5,12 @@
  * instance with sdfleet's credentials removed; never on anyone else's.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { Browser } from '../helpers/allocator.ts';
-import { arrivals, bodyOf, headerValues, securityRig, seenIn, statusOf, wsHandshake, wsSeen, type Closers, type SecurityRig } from './rig.ts';
+import { arrivals, bodyOf, headerValues, securityRig, seenIn, statusOf, wsHandshake, wsSeen, type SecurityRig } from './rig.ts';
+import { closedAfterAll } from '../helpers/cleanup.ts';
 
-const closers: Closers = [];
-after(async () => {
-  for (const c of closers.reverse()) await c();
-});
+const closers = closedAfterAll();
 
 describe('security: the proxy', { timeout: 50_000 }, () => {
   let s: SecurityRig;
