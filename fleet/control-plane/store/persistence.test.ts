@@ -109,6 +109,31 @@ describe('persistence: the change log of batched writes', () => {
     await s.close();
   });
 
+  it('a batch of several serialization slices is logged whole and in order; compaction writes the text the log holds', async () => {
+    const dataDir = tempDir();
+    const s = openStore({ dataDir, batchIntervalMs: 60_000 });
+    const names = Array.from({ length: 150 }, (_, i) => `gs-${String(i).padStart(3, '0')}`);
+    for (const n of names) s.create(RESOURCES.gameServers, sampleGameServer(n));
+    for (const n of names.slice(0, 10)) s.delete(RESOURCES.gameServers, 'default', n);
+    // Changed after its create was queued: the log holds the newest version only.
+    s.mutate(RESOURCES.gameServers, 'default', 'gs-149', (o) => ({ ...o, metadata: { ...o.metadata, labels: { late: 'yes' } } }));
+    await s.flush();
+    const [log] = logsIn(dataDir);
+    const text = fs.readFileSync(path.join(dataDir, log!), 'utf8');
+    assert.ok(text.endsWith('}\n'), 'ends with a whole record');
+    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as { r: string; o?: KubeObject; d?: { n: string } });
+    // One record per object, where its first change was queued: the deletes in their creates' places.
+    assert.deepEqual(lines.map((l) => l.o?.metadata.name ?? `-${l.d?.n}`), names.map((n, i) => (i < 10 ? `-${n}` : n)));
+    const last = text.trim().split('\n')[149]!;
+    assert.equal(JSON.parse(last).o.metadata.labels.late, 'yes');
+    await s.compact();
+    assert.equal(fs.readFileSync(gsFile(dataDir, 'gs-149'), 'utf8'), last.slice(last.indexOf('"o":') + 4, -1), 'the object file holds exactly the logged text');
+    await s.close();
+    const again = openStore({ dataDir });
+    assert.equal(again.list(RESOURCES.gameServers, { namespace: 'default' }).items.length, 140);
+    await again.close();
+  });
+
   it('after a crash, what reached the log is back; a record cut short at its end is dropped', async () => {
     const dataDir = tempDir();
     const s = openStore({ dataDir, batchIntervalMs: 60_000 });

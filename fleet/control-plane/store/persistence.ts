@@ -71,7 +71,11 @@ interface Change {
   resource: string;
   namespace: string;
   name: string;
-  /** The object's JSON (a function: computed when the batch is written); null = removed. */
+  /**
+   * The object's JSON, or a function giving it (called when the batch is written and again
+   * when compaction writes the object file: it must give the same text each time, as
+   * the JSON of a frozen object does); null = removed.
+   */
   json: string | (() => string) | null;
   /** A removal's resourceVersion (replay drops only older versions). */
   rv?: string;
@@ -383,7 +387,7 @@ export class FilePersistence {
 
   /**
    * Queues a write of an object for the next batch: its JSON, or a function giving it
-   * when the batch is written. `kind`: how the resource is kept otherwise (`sync`: the
+   * (the same text at each call) when the batch is written and when it is compacted. `kind`: how the resource is kept otherwise (`sync`: the
    * status writes of a sync kind, which a later synchronous write overtakes).
    */
   scheduleWrite(ref: ObjectRef, json: string | (() => string), kind: PersistMode = 'batched'): void {
@@ -435,24 +439,34 @@ export class FilePersistence {
     } catch (err) {
       this.#log?.warn({ err: errorMessage(err) }, 'could not write state.json');
     }
-    const lines: string[] = [];
+    // Serialized a slice at a time, each slice's text straight into a Buffer: the JSON of a
+    // batch lives off the heap while the slices in between let requests in, so it is not
+    // carried through young-generation collections (and copied) as a heap string.
+    const chunks: Buffer[] = [];
+    let lines: string[] = [];
     for (let i = 0; i < batch.length; i++) {
       const c = batch[i]!;
-      // Serializing a large batch in one go would hold up requests for milliseconds: let them in between.
-      if (i > 0 && i % SERIALIZE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (i > 0 && i % SERIALIZE_SLICE === 0) {
+        chunks.push(Buffer.from(lines.join('\n') + '\n'));
+        lines = [];
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       if (c.json === null) {
         lines.push(`{"r":${JSON.stringify(c.resource)},"d":${JSON.stringify({ ns: c.namespace, n: c.name, rv: c.rv ?? '0' })}}`);
       } else {
-        // Resolved once: compaction writes exactly the text the log holds.
-        if (typeof c.json === 'function') c.json = c.json();
-        lines.push(`{"r":${JSON.stringify(c.resource)},"o":${c.json}}`);
+        // Not kept as text: a function gives the JSON of a frozen version, the same text again
+        // when compaction writes the object file, and a string kept until then would be
+        // ~1.5 KB a GameServer on the heap.
+        const json = typeof c.json === 'function' ? c.json() : c.json;
+        lines.push(`{"r":${JSON.stringify(c.resource)},"o":${json}}`);
       }
     }
-    const text = lines.join('\n') + '\n';
+    if (lines.length > 0) chunks.push(Buffer.from(lines.join('\n') + '\n'));
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     try {
       const log = (this.#current ??= this.#openLog());
-      await (await log.handle).appendFile(text);
-      log.bytes += Buffer.byteLength(text);
+      await (await log.handle).appendFile(data);
+      log.bytes += data.length;
     } catch (err) {
       this.#writeErrors++;
       this.#log?.warn({ err: errorMessage(err), changes: batch.length }, 'could not append to the change log; will retry with the next batch');
