@@ -225,6 +225,12 @@ export class AllocatorCore {
    */
   autoscalerReason: ((namespace: string, fleet: string) => string | undefined) | undefined;
 
+  /** A Fleet's spec.replicas as the informer last saw it; undefined when unknown. */
+  fleetSpecReplicas(name: string): number | undefined {
+    const r = (this.#fleets.get(name, this.k.namespace) as { spec?: { replicas?: unknown } } | undefined)?.spec?.replicas;
+    return typeof r === 'number' && Number.isInteger(r) ? r : undefined;
+  }
+
   adminView(now = Date.now()): AdminView {
     const fleets = this.fleet.counts().map((c) => {
       const f = this.#fleets.get(c.fleet, this.k.namespace) as { spec?: { replicas?: number } } | undefined;

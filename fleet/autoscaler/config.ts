@@ -56,6 +56,13 @@ export interface PolicyConfig {
   schedule: ScheduleRuleSpec[];
   /** Warm instances above the allocated ones when the demand signals are missing: Agones' Buffer policy. Default 2. */
   fallbackBuffer: number;
+  /**
+   * Release-time shrink (release.ts): when a session ends, the allocator asks this policy
+   * about the Fleet as it is after the release and, when it would not keep the freed
+   * slot, lowers the Fleet's replicas by that one before the Fleet starts a replacement
+   * the next sync would delete. Default false.
+   */
+  shrinkOnRelease: boolean;
 }
 
 export const POLICY_DEFAULTS: Readonly<PolicyConfig> = Object.freeze({
@@ -74,6 +81,7 @@ export const POLICY_DEFAULTS: Readonly<PolicyConfig> = Object.freeze({
   timeZone: 'UTC',
   schedule: [],
   fallbackBuffer: 2,
+  shrinkOnRelease: false,
 });
 
 const whole = z.number().int().min(0);
@@ -105,6 +113,7 @@ const configSchema = z.object({
   timeZone: z.string().min(1),
   schedule: z.array(ruleSchema).max(100),
   fallbackBuffer: whole,
+  shrinkOnRelease: z.boolean(),
 }).partial().strict();
 
 /** Settings as written, defaults filled in; throws naming the field and what it takes. */

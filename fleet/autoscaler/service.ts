@@ -11,7 +11,8 @@ import { errorMessage, type SdfleetError } from '../../common/errors.ts';
 import { ArrivalHistory, parseStoredHistory } from './arrival-history.ts';
 import { compilePolicy, policyForFleet, POLICY_DEFAULTS, retentionMsFor, type CompiledPolicy, type PolicyConfig } from './config.ts';
 import { readDemand, type DemandReading, type DemandViews, type FleetRef } from './demand.ts';
-import { decideReplicas, type Decision } from './policy.ts';
+import { decideReplicas, type Decision, type ReviewStatus } from './policy.ts';
+import { shrinkOnRelease, type ReleaseShrink } from './release.ts';
 import { parseReview, reviewResponse } from './review.ts';
 import type { AutoscalerStore } from './store.ts';
 
@@ -107,33 +108,9 @@ export class AutoscalerService {
     st.reviews.push(now);
     if (st.reviews.length > 9) st.reviews.shift();
 
-    const policy = await this.#policy(ref);
-    await this.#loaded(st, policy);
-    const history = st.history!;
-    let demand: DemandReading;
-    try {
-      demand = await readDemand(this.#o.views, ref);
-    } catch (err) {
-      demand = { coldStartSamples: 0, problems: [`reading the demand failed: ${errorMessage(err)}`] };
-    }
-    for (const s of demand.sightings ?? []) history.record(s.at, s.id);
-    history.advance(now);
-    const syncMs = minGap(st.reviews);
-    const problems = [...demand.problems, ...(policy.problem ? [policy.problem] : [])];
-    const decision = decideReplicas(
-      { status: req.status },
-      {
-        now,
-        ...(demand.queued !== undefined ? { queued: demand.queued } : {}),
-        ...(demand.sightings !== undefined ? { arrivals: history.arrivals, arrivalsSince: history.knownSince } : {}),
-        ...(demand.coldStartMs !== undefined ? { coldStartMs: demand.coldStartMs } : {}),
-        ...(syncMs !== undefined ? { syncMs } : {}),
-        problems: demand.problems,
-      },
-      history.history(),
-      policy.compiled,
-    );
+    const { decision, policy, demand, syncMs, history } = await this.#decide(st, req.status, now);
     const reason = policy.problem ? `${decision.reason}; ${policy.problem}` : decision.reason;
+    const problems = [...demand.problems, ...(policy.problem ? [policy.problem] : [])];
     st.last = {
       fleet: ref.name, namespace: ref.namespace, at: new Date(now).toISOString(), replicas: decision.replicas, code: decision.code, reason,
       syncSeconds: syncMs === undefined ? undefined : syncMs / 1000, queued: demand.queued, arrivalsKept: history.arrivals.length, problems,
@@ -155,6 +132,55 @@ export class AutoscalerService {
     }
     if ((this.#o.isWriter?.() ?? true) && now - st.savedAt >= (this.#o.saveEveryMs ?? 60_000)) this.#track(this.#save(st, now));
     return { status: 200, body: reviewResponse({ uid: req.uid, scale: decision.scale, replicas: decision.replicas }) };
+  }
+
+  /**
+   * Release-time shrink (release.ts): asked by the allocator when one of the fleet's
+   * sessions ended, with the Fleet's spec.replicas as read and its status after the
+   * release (the released GameServer not counted). The same decideReplicas, over the same
+   * demand and history as a review; undefined when the fleet's settings leave
+   * `shrinkOnRelease` off. It decides only: the caller writes the Fleet.
+   */
+  async release(ref: FleetRef, fleet: { specReplicas: number; status: ReviewStatus }): Promise<ReleaseShrink | undefined> {
+    const st = this.#fleet(ref);
+    const now = this.#now();
+    const policy = await this.#policy(ref);
+    if (!policy.compiled.config.shrinkOnRelease) return undefined;
+    const { decision } = await this.#decide(st, fleet.status, now);
+    const r = shrinkOnRelease({ specReplicas: fleet.specReplicas, liveAfter: fleet.status.replicas ?? -1, decision });
+    this.#o.log[r.shrink ? 'info' : 'debug']({ fleet: `${ref.namespace}/${ref.name}`, replicas: r.replicas, from: fleet.specReplicas, code: decision.code }, `autoscaler: session ended: ${r.reason}; ${decision.reason}`);
+    return r;
+  }
+
+  /** decideReplicas for the fleet now: the settings, the history (recording what is seen), the demand. */
+  async #decide(st: FleetState, status: ReviewStatus, now: number): Promise<{ decision: Decision; policy: { compiled: CompiledPolicy; problem?: string }; demand: DemandReading; syncMs: number | undefined; history: ArrivalHistory }> {
+    const ref = st.ref;
+    const policy = await this.#policy(ref);
+    await this.#loaded(st, policy);
+    const history = st.history!;
+    let demand: DemandReading;
+    try {
+      demand = await readDemand(this.#o.views, ref);
+    } catch (err) {
+      demand = { coldStartSamples: 0, problems: [`reading the demand failed: ${errorMessage(err)}`] };
+    }
+    for (const s of demand.sightings ?? []) history.record(s.at, s.id);
+    history.advance(now);
+    const syncMs = minGap(st.reviews);
+    const decision = decideReplicas(
+      { status },
+      {
+        now,
+        ...(demand.queued !== undefined ? { queued: demand.queued } : {}),
+        ...(demand.sightings !== undefined ? { arrivals: history.arrivals, arrivalsSince: history.knownSince } : {}),
+        ...(demand.coldStartMs !== undefined ? { coldStartMs: demand.coldStartMs } : {}),
+        ...(syncMs !== undefined ? { syncMs } : {}),
+        problems: demand.problems,
+      },
+      history.history(),
+      policy.compiled,
+    );
+    return { decision, policy, demand, syncMs, history };
   }
 
   /** The last decision of every fleet reviewed here. */

@@ -7,6 +7,7 @@ import { applyBuffer } from '../../control-plane/controllers/autoscaler-decision
 import { ArrivalHistory } from '../arrival-history.ts';
 import { compilePolicy, parseKeyValues, parsePolicyConfig, POLICY_DEFAULTS, retentionMsFor, type PolicyConfig } from '../config.ts';
 import { decideReplicas, type Decision } from '../policy.ts';
+import { shrinkOnRelease } from '../release.ts';
 import { emptyProfile, learn, type DayProfile } from '../profile.ts';
 import type { SimPolicy } from './simulate.ts';
 import type { Trace } from './trace.ts';
@@ -44,6 +45,13 @@ export function sdfleetPolicy(o: SdfleetSimOptions): SimPolicy {
       o.onDecision?.(d, demand.now);
       return d.replicas;
     },
+    ...(o.config.shrinkOnRelease ? {
+      release: (review, demand, specReplicas) => {
+        history.advance(demand.now);
+        const d = decideReplicas(review, { ...demand, arrivals: history.arrivals, arrivalsSince: history.knownSince }, history.history(), compiled);
+        return shrinkOnRelease({ specReplicas, liveAfter: review.status.replicas ?? 0, decision: d }).replicas;
+      },
+    } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { POLICY_DEFAULTS, parsePolicyConfig } from '../config.ts';
 import { generateTrace } from './generate.ts';
 import { bufferPolicy, learnFromTraces, policyFromSpec, sdfleetPolicy } from './policies.ts';
+import { shrinkOnRelease } from '../release.ts';
 import { simulate, type SimPolicy } from './simulate.ts';
 import type { Trace } from './trace.ts';
 
@@ -123,16 +124,64 @@ describe('simulator', () => {
     assert.ok(q.weekday.days.every((d) => d === 2) && q.weekend.days.every((d) => d === 0), 'two weekdays (START is a Monday), no weekend');
   });
 
-  it('sdfleet keeps every session on every shape: served or reported', () => {
+  it('sdfleet keeps every session on every shape: served or reported (release-time shrink off and on)', () => {
     for (const shape of ['burst', 'zones', 'nights', 'meetings'] as const) {
-      const trace = generateTrace({ shape, seed: 4, days: shape === 'nights' ? 3 : 1 });
-      const served = new Set<number>();
-      const r = simulate({ trace, policy: sdfleetPolicy({ config: POLICY_DEFAULTS, startMs: START }), coldStart: fixed(180), startMs: START, onServed: (i) => served.add(i) });
-      assert.equal(r.sessions, trace.sessions.length);
-      assert.equal(r.served + r.unserved, r.sessions, `${shape}: conservation`);
-      assert.equal(served.size, r.served, `${shape}: each served once`);
-      assert.equal(r.unserved, 0, `${shape}: nobody left waiting`);
+      for (const shrink of [false, true]) {
+        const trace = generateTrace({ shape, seed: 4, days: shape === 'nights' ? 3 : 1 });
+        const served = new Set<number>();
+        const config = { ...POLICY_DEFAULTS, shrinkOnRelease: shrink };
+        const r = simulate({ trace, policy: sdfleetPolicy({ config, startMs: START }), coldStart: fixed(180), startMs: START, onServed: (i) => served.add(i) });
+        const what = `${shape}${shrink ? ', shrink on release' : ''}`;
+        assert.equal(r.sessions, trace.sessions.length);
+        assert.equal(r.served + r.unserved, r.sessions, `${what}: conservation`);
+        assert.equal(served.size, r.served, `${what}: each served once`);
+        assert.equal(r.unserved, 0, `${what}: nobody left waiting`);
+        assert.equal(r.releaseShrinks > 0, shrink, `${what}: release-time shrinks only when asked`);
+      }
     }
+  });
+
+  it('release-time shrink: a session end the policy would not refill creates no replacement; one after a take is refilled', () => {
+    // "Buffer 1" as a policy (allocated + 1), asked again at each release; cold start 100 s, sync 30 s.
+    // a 10–110, b 140–340, c 335–1335. Without: the Fleet refills after a (#2 at 110, deleted
+    // by the sync at 120) and after c (#5 at 1335, deleted at 1350). With: neither is created;
+    // after b it still refills (c took the buffer at 335, since the sync at 330, so the policy
+    // wants the slot: #4 at 340, 20 s before the sync at 360 would have started it).
+    const trace: Trace = { name: 'release', sessions: [
+      { arrival: 10, duration: 100, user: 'a' },
+      { arrival: 140, duration: 200, user: 'b' },
+      { arrival: 335, duration: 1000, user: 'c' },
+    ] };
+    const decide: SimPolicy['decide'] = (review) => (review.status.allocatedReplicas ?? 0) + 1;
+    const plain: SimPolicy = { name: 'plain', decide };
+    const releases: { allocated: number; spec: number; to: number }[] = [];
+    const shrinking: SimPolicy = {
+      name: 'shrink', decide,
+      release: (review, demand, specReplicas) => {
+        const r = shrinkOnRelease({ specReplicas, liveAfter: review.status.replicas ?? 0, decision: { replicas: decide(review, demand), code: 'demand' } });
+        releases.push({ allocated: review.status.allocatedReplicas ?? 0, spec: specReplicas, to: r.replicas });
+        return r.replicas;
+      },
+    };
+    const run = (policy: SimPolicy) => {
+      const waits: number[] = [];
+      const r = simulate({ trace, policy, coldStart: fixed(100), syncSeconds: 30, startMs: START, horizonSeconds: 2000, onServed: (i, w) => (waits[i] = w) });
+      return { r, waits };
+    };
+    const off = run(plain);
+    const on = run(shrinking);
+    assert.deepEqual(off.waits, [0, 0, 0]);
+    assert.deepEqual(on.waits, [0, 0, 0], 'nobody waits longer');
+    assert.equal(off.r.created, 6);
+    assert.equal(on.r.created, 4, 'the two refills the next sync would delete are never created');
+    assert.equal(off.r.releaseShrinks, 0);
+    assert.equal(on.r.releaseShrinks, 2);
+    assert.deepEqual(releases, [{ allocated: 0, spec: 2, to: 1 }, { allocated: 1, spec: 2, to: 2 }, { allocated: 0, spec: 2, to: 1 }]);
+    const s = (x: number): number => Math.round(x * 3600);
+    assert.equal(s(off.r.idleBy.droppedStarting), 10 + 15);
+    assert.equal(s(on.r.idleBy.droppedStarting), 0);
+    assert.equal(s(off.r.idleGpuHours) - s(on.r.idleGpuHours), 25, 'the idle time saved is exactly the refills\' starting time');
+    assert.equal(on.r.served + on.r.unserved, on.r.sessions);
   });
 
   it('is quick: a day, 14 policies, well under the bench budget', () => {

@@ -9,7 +9,9 @@
  * - a new GameServer is Ready a cold start after its creation (a fixed value or drawn);
  * - a user who arrives takes a Ready GameServer at once, or queues (FIFO) and takes the
  *   next one to turn Ready; they hold it for `session_s`, then release it: it shuts
- *   down and the Fleet, still at its replicas, creates a replacement.
+ *   down and the Fleet, still at its replicas, creates a replacement — unless the policy
+ *   has a `release` step (release-time shrink, release.ts), which may lower the replicas
+ *   by the freed slot first, as the releaser's PATCH of the Fleet's scale would.
  * GPU time is counted from creation to shutdown; idle = starting + Ready unallocated,
  * also split by what became of each GameServer (IdleBreakdown) and by hour of the day.
  */
@@ -21,6 +23,12 @@ export interface SimPolicy {
   readonly name: string;
   onArrival?(atMs: number, id: string): void;
   decide(review: ReviewInput, demand: Demand): number;
+  /**
+   * Asked when a session ends, with the Fleet as it is after the release and its current
+   * replicas: the replicas the releaser writes before the Fleet refills, or undefined to
+   * leave them. Only a lower value is applied.
+   */
+  release?(review: ReviewInput, demand: Demand, specReplicas: number): number | undefined;
 }
 
 export type ColdStart = () => number;
@@ -85,6 +93,8 @@ export interface SimResult {
   idleByHour: number[];
   /** GameServers created (each a cold start). */
   created: number;
+  /** Sessions whose end lowered the replicas (the policy's release step), so the Fleet did not refill. */
+  releaseShrinks: number;
   /** Hours with no GameServer at all (scaled to zero). */
   hoursAtZero: number;
   peakReplicas: number;
@@ -191,6 +201,7 @@ export function simulate(o: SimOptions): SimResult {
   const coldSamples: number[] = [];
   let replicas = 0;
   let created = 0;
+  let releaseShrinks = 0;
   let peak = 0;
   let first = true;
 
@@ -274,6 +285,15 @@ export function simulate(o: SimOptions): SimResult {
     q.push(t + sessions[session]!.duration, END, gsId);
   };
 
+  // What the policy is shown: the Fleet's status and the demand, at a sync or a release.
+  const review = (): ReviewInput => ({ status: { replicas: live(), readyReplicas: ready.length, reservedReplicas: 0, allocatedReplicas: allocated } });
+  const demandAt = (t: number): Demand => ({
+    now: o.startMs + t * 1000,
+    queued: queue.length - queueHead,
+    ...(coldSamples.length > 0 ? { coldStartMs: median(coldSamples) * 1000 } : {}),
+    syncMs: sync * 1000,
+  });
+
   for (let i = 0; i < sessions.length; i++) q.push(sessions[i]!.arrival, ARRIVAL, i);
   q.push(0, SYNC, 0);
 
@@ -284,6 +304,13 @@ export function simulate(o: SimOptions): SimResult {
       case END: {
         gss[e.ref]!.gone = true;
         allocated--;
+        if (o.policy.release) {
+          const r = o.policy.release(review(), demandAt(t), replicas);
+          if (r !== undefined && r < replicas) {
+            replicas = Math.max(0, Math.floor(r));
+            releaseShrinks++;
+          }
+        }
         reconcile(t);
         break;
       }
@@ -308,14 +335,7 @@ export function simulate(o: SimOptions): SimResult {
         break;
       }
       case SYNC: {
-        const review: ReviewInput = { status: { replicas: live(), readyReplicas: ready.length, reservedReplicas: 0, allocatedReplicas: allocated } };
-        const demand: Demand = {
-          now: o.startMs + t * 1000,
-          queued: queue.length - queueHead,
-          ...(coldSamples.length > 0 ? { coldStartMs: median(coldSamples) * 1000 } : {}),
-          syncMs: sync * 1000,
-        };
-        replicas = Math.max(0, Math.floor(o.policy.decide(review, demand)));
+        replicas = Math.max(0, Math.floor(o.policy.decide(review(), demandAt(t))));
         reconcile(t);
         first = false;
         o.onSync?.({ t, replicas, ready: ready.length, starting: starting.size, allocated, queued: queue.length - queueHead });
@@ -352,6 +372,7 @@ export function simulate(o: SimOptions): SimResult {
     idleBy: { servedStarting: h(by.servedStarting), servedReady: h(by.servedReady), droppedStarting: h(by.droppedStarting), droppedReady: h(by.droppedReady), leftWarm: h(by.leftWarm) },
     idleByHour: byHour.map(h),
     created,
+    releaseShrinks,
     hoursAtZero: h(zeroTime),
     peakReplicas: peak,
     horizonHours: h(horizon),
