@@ -349,7 +349,7 @@ export class AllocatorCore {
   profileViews(): { name: string; title: string; description?: string; ready: number; starting: number; waiting: number }[] {
     return this.profiles.map((p) => ({
       name: p.name, title: p.title, ...(p.description ? { description: p.description } : {}),
-      ready: this.fleet.readyFor(p).length, starting: this.fleet.startingFor(p).length, waiting: this.queue.entries(p.name).length,
+      ...this.fleet.countsFor(p), waiting: this.queue.entries(p.name).length,
     }));
   }
 

@@ -39,3 +39,52 @@ describe('FleetView.coldStartMs', () => {
     assert.equal(v.coldStartMs(profile), 1);
   });
 });
+
+describe('FleetView counts kept as GameServers change', () => {
+  const STATES = ['Creating', 'Scheduled', 'RequestReady', 'Ready', 'Allocated', 'Reserved', 'Unhealthy', 'Error', 'Shutdown', undefined] as const;
+  const recount = (v: FleetView): Map<string, Record<string, number>> => {
+    const by = new Map<string, Record<string, number>>();
+    for (const g of v.all()) {
+      const fleet = g.metadata.labels?.[LABEL_FLEET] ?? '(none)';
+      const c = by.get(fleet) ?? { ready: 0, allocated: 0, reserved: 0, starting: 0, unhealthy: 0, shuttingDown: 0, total: 0 };
+      const st = g.status?.state;
+      c.total!++;
+      if (g.metadata.deletionTimestamp || st === 'Shutdown') c.shuttingDown!++;
+      else if (st === 'Ready') c.ready!++;
+      else if (st === 'Allocated') c.allocated!++;
+      else if (st === 'Reserved') c.reserved!++;
+      else if (st === 'Unhealthy' || st === 'Error') c.unhealthy!++;
+      else c.starting!++;
+      by.set(fleet, c);
+    }
+    return by;
+  };
+
+  it('counts() and countsFor() equal a recount of every GameServer after 3,000 random changes', () => {
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const v = new FleetView({ defaultColdStartMs: 1 });
+    const [a] = defaultProfiles('sd-webui');
+    const [b] = defaultProfiles('other');
+    v.upsert(gs('warm-0', 'sd-webui'));
+    assert.deepEqual(v.countsFor(a!), { ready: 1, starting: 0 }, 'first asked: counted from what is there');
+    for (let i = 0; i < 3000; i++) {
+      const name = `g${rand(40)}`;
+      if (rand(10) === 0) {
+        v.remove(gs(name, 'ignored: the kept object counts'));
+      } else {
+        const g = gs(name, rand(3) === 0 ? 'other' : 'sd-webui');
+        (g.status as { state?: string }).state = STATES[rand(STATES.length)];
+        if (rand(8) === 0) g.metadata.deletionTimestamp = '2026-11-30T00:00:00Z';
+        v.upsert(g);
+      }
+      if (i === 1500) assert.ok(v.countsFor(b!), 'a profile first asked about midway');
+      if (i % 100 !== 99) continue;
+      const want = recount(v);
+      assert.deepEqual(new Map(v.counts().map(({ fleet, ...c }) => [fleet, c])), want, `counts after change ${i}`);
+      for (const p of [a!, b!]) {
+        assert.deepEqual(v.countsFor(p), { ready: v.readyFor(p).length, starting: v.startingFor(p).length }, `${p.name} after change ${i}`);
+      }
+    }
+  });
+});

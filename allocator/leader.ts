@@ -103,7 +103,7 @@ export class LeaderWork {
       const waiting = this.#o.queue.entries(profile.name);
       // Nobody waiting (the usual case): no scan of the fleet for what is Ready.
       if (waiting.length === 0) continue;
-      let free = this.#o.fleet.readyFor(profile).length;
+      let free = this.#o.fleet.countsFor(profile).ready;
       for (const entry of waiting) {
         if (free <= 0 || !this.#active) break;
         const session = await this.#o.allocation.serve(entry);
