@@ -12,15 +12,28 @@ import type { IncludeObject, TableConverter } from './table.ts';
 
 export type WatchFormat = { kind: 'json' } | { kind: 'table'; version: 'v1' | 'v1beta1'; include: IncludeObject; converter: TableConverter };
 
-/** Shared by all watches of one server: event lines per stored object, per format. */
+/**
+ * Shared by all watches of one server: a change's event line per format, encoded once for
+ * every watcher it goes to. The store hands a change to all its watchers in one turn of
+ * the event loop, so the lines are kept for that turn only: kept as long as their object
+ * (a version in the store's replay history, for minutes), each small Buffer would hold a
+ * slab of Node's 8 KiB buffer pool besides. A watch replaying history encodes again.
+ */
 export class LineCache {
-  readonly #lines = new WeakMap<KubeObject, Map<string, Buffer>>();
+  readonly #lines = new Map<KubeObject, Map<string, Buffer>>();
+  #clear: NodeJS.Immediate | undefined;
 
   get(obj: KubeObject, key: string, make: () => string): Buffer {
     let m = this.#lines.get(obj);
     if (!m) {
       m = new Map();
       this.#lines.set(obj, m);
+      if (!this.#clear) {
+        this.#clear = setImmediate(() => {
+          this.#clear = undefined;
+          this.#lines.clear();
+        });
+      }
     }
     let b = m.get(key);
     if (!b) {

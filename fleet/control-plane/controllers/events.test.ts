@@ -25,4 +25,24 @@ describe('EventRecorder', () => {
     assert.ok(messages.includes('step 99') && !messages.includes('step 70'), `the newest kept: ${messages.join(', ')}`);
     assert.ok(lists <= 100 / 2, `listed ${lists} times for 100 events`);
   });
+
+  it('repeats bump one Event\'s count; the aggregation keys of Events dropped go with them', () => {
+    const store = openStore({ logger: silentLogger() });
+    const events = new EventRecorder({ store, component: 't', log: silentLogger(), limit: 20 });
+    const obj = { apiVersion: 'v1', kind: 'Thing', metadata: { name: 'x', namespace: 'default', uid: 'u1' } };
+    events.record(obj, 'Normal', 'Step', 'again');
+    events.record(obj, 'Normal', 'Step', 'again');
+    const counts = () => store.list(RESOURCES.events, { namespace: 'default' }).items.map((e) => [e.message, e.count]);
+    assert.deepEqual(counts(), [['again', 2]]);
+    for (let i = 0; i < 100; i++) {
+      events.record(obj, 'Normal', 'Step', `step ${i}`);
+      const kept = store.count(RESOURCES.events, 'default');
+      assert.ok(events.aggregating <= kept, `after event ${i}: ${events.aggregating} keys for ${kept} Events`);
+    }
+    // The first Event was dropped: a repeat of it starts a new one.
+    events.record(obj, 'Normal', 'Step', 'again');
+    assert.deepEqual(counts().at(-1), ['again', 1]);
+    events.record(obj, 'Normal', 'Step', 'again');
+    assert.deepEqual(counts().at(-1), ['again', 2]);
+  });
 });

@@ -7,13 +7,16 @@ export type EventType = 'Normal' | 'Warning';
 /**
  * Records core/v1 Events about objects, as Agones' controllers do, so `kubectl describe gs`
  * tells the story. Repeats of the same reason and message on the same object bump `count`.
- * Keeps at most `limit` events per namespace, dropping the oldest.
+ * Keeps at most `limit` events per namespace, dropping the oldest; the aggregation key
+ * of an Event dropped goes with it (a repeat makes a new Event, as client-go's recorder
+ * does when the Event it would patch is gone), so keys are at most one per Event kept.
  */
 export class EventRecorder {
   readonly #store: ObjectStore;
   readonly #component: string;
   readonly #log: Logger;
   readonly #limit: number;
+  /** Aggregation key (see `aggregationKey`) → name of the Event that counts its repeats. */
   #recent = new Map<string, string>();
 
   constructor(o: { store: ObjectStore; component: string; log: Logger; limit?: number }) {
@@ -26,7 +29,7 @@ export class EventRecorder {
   record(obj: KubeObject, type: EventType, reason: string, message: string): void {
     const ns = obj.metadata.namespace ?? 'default';
     const now = new Date().toISOString();
-    const dedupe = `${obj.metadata.uid}|${type}|${reason}|${message}`;
+    const dedupe = aggregationKey(obj.metadata.uid, type, reason, message);
     try {
       const existing = this.#recent.get(dedupe);
       if (existing && this.#store.tryGet(RESOURCES.events, ns, existing)) {
@@ -74,6 +77,9 @@ export class EventRecorder {
     // per event.
     const keep = Math.floor(this.#limit * 0.9);
     for (const e of items.slice(0, Math.max(0, items.length - keep))) {
+      const involved = e.involvedObject as { uid?: string } | undefined;
+      const key = aggregationKey(involved?.uid, e.type as string, e.reason as string, e.message as string);
+      if (this.#recent.get(key) === e.metadata.name) this.#recent.delete(key);
       try {
         this.#store.delete(RESOURCES.events, ns, e.metadata.name!);
       } catch {
@@ -81,4 +87,14 @@ export class EventRecorder {
       }
     }
   }
+
+  /** Aggregation keys held (tests). */
+  get aggregating(): number {
+    return this.#recent.size;
+  }
+}
+
+/** Events about the same object with the same type, reason and message are one Event with a count. */
+function aggregationKey(uid: string | undefined, type: string, reason: string, message: string): string {
+  return `${uid}|${type}|${reason}|${message}`;
 }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RESOURCES } from '../resources/registry.ts';
 import { sampleConfigMap, sampleFleet, sampleGameServer } from '../resources/testing.ts';
 import { isApiError } from './errors.ts';
+import { newUid } from './memory-store.ts';
 import { openStore } from './open-store.ts';
 import type { ChangeEvent, KubeObject, WatchEvent } from './types.ts';
 
@@ -300,6 +303,76 @@ describe('MemoryObjectStore: watch, history, listeners', () => {
     store.watch(GS, { resourceVersion: rvC }, (e) => last.push(String(e.object.metadata.name))).stop();
     assert.deepEqual(last, ['d']);
     await store.close();
+  });
+
+  it('a deletion announces the last version with its own resourceVersion, sharing the rest of it (no deep copy in the history)', async () => {
+    const store = openStore();
+    const g = store.mutate(GS, 'default', store.create(GS, sampleGameServer('g')).metadata.name!, (c) => ({ ...c, metadata: { ...c.metadata, labels: { a: '1' } } }));
+    const rv = store.currentResourceVersion();
+    const live: WatchEvent[] = [];
+    store.watch(GS, { resourceVersion: rv }, (e) => live.push(e));
+    const returned = store.delete(GS, 'default', 'g');
+    const replayed: WatchEvent[] = [];
+    store.watch(GS, { resourceVersion: rv }, (e) => replayed.push(e)).stop();
+    assert.deepEqual(live.map((e) => e.type), ['DELETED']);
+    const d = live[0]!.object;
+    assert.equal(replayed[0]!.object, d, 'the history keeps that one object');
+    assert.equal(returned, d);
+    assert.equal(d.metadata.resourceVersion, String(Number(rv) + 1));
+    assert.deepEqual({ ...d, metadata: { ...d.metadata, resourceVersion: g.metadata.resourceVersion } }, g, 'otherwise the last version');
+    assert.equal(d.spec, g.spec, 'spec shared with the last version');
+    assert.equal(d.metadata.labels, g.metadata.labels, 'labels shared');
+    assert.equal(Object.isFrozen(d) && Object.isFrozen(d.metadata), true);
+    await store.close();
+  });
+
+  it('keeps the JSON text of current versions only: a superseded or deleted version is serialized again when asked', async () => {
+    const store = openStore();
+    const g0 = store.create(GS, sampleGameServer('g'));
+    assert.equal(store.json(g0), JSON.stringify(g0));
+    const stringify = JSON.stringify;
+    let calls = 0;
+    JSON.stringify = ((...args: Parameters<typeof stringify>) => {
+      calls++;
+      return stringify(...args);
+    }) as typeof stringify;
+    const serializes = (o: KubeObject): boolean => {
+      const before = calls;
+      assert.equal(store.json(o), stringify(o));
+      return calls > before;
+    };
+    try {
+      assert.equal(serializes(g0), false, 'the current version: cached');
+      const g1 = store.mutate(GS, 'default', 'g', (c) => ({ ...c, metadata: { ...c.metadata, labels: { a: '1' } } }));
+      assert.equal(serializes(g0), true, 'g0 superseded: its text was dropped');
+      assert.equal(serializes(g0), true, 'and is not kept again');
+      serializes(g1);
+      assert.equal(serializes(g1), false, 'the new current version: cached');
+      const d = store.delete(GS, 'default', 'g');
+      assert.equal(serializes(g1), true, 'deleted: dropped');
+      serializes(d);
+      assert.equal(serializes(d), true, 'the deletion\'s final object is not cached either');
+    } finally {
+      JSON.stringify = stringify;
+    }
+    await store.close();
+  });
+
+  it('uids are flat strings: ~65 bytes each, not randomUUID()\'s ~490-byte tree of cons strings', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const n = 20_000;
+    const used = (): number => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const before = used();
+    const uids = Array.from({ length: n }, () => newUid());
+    const perUid = (used() - before) / n;
+    assert.match(uids[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.equal(new Set(uids).size, n);
+    assert.ok(perUid < 200, `${perUid.toFixed(0)} bytes a uid`);
   });
 
   it('with a selector, leaving the selection is DELETED and entering it is ADDED', async () => {

@@ -189,6 +189,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A new object uid. `randomUUID()` builds its text from 20 pieces: V8 keeps that as a
+ * tree of ~12 cons strings, ~490 bytes, where the flat 36 characters take ~65. Every
+ * version of the object shares its uid, and so do the Events about it (involvedObject)
+ * and the event recorder's aggregation keys: decoded once from bytes, the text is flat.
+ */
+export function newUid(): string {
+  return Buffer.from(randomUUID(), 'latin1').toString('latin1');
+}
+
 /** `orig` with a new resourceVersion (shallow: the rest stays shared and frozen). */
 function withResourceVersion(orig: KubeObject, rv: number): KubeObject {
   return deepFreeze({ ...orig, metadata: { ...orig.metadata, resourceVersion: String(rv) } });
@@ -204,6 +214,11 @@ export class MemoryObjectStore implements ObjectStore {
   readonly #cascadeBatch: number;
   readonly #log: Logger;
   readonly #now: () => number;
+  /**
+   * JSON text of the current version of each object: `''` until asked for, then the text.
+   * A version superseded or deleted is dropped: the replay history keeps old versions
+   * (minutes of them under churn), not their text as well.
+   */
   readonly #json = new WeakMap<object, string>();
   /** JSON of shared top-level parts (see #stringify). */
   readonly #partJson = new WeakMap<object, string>();
@@ -248,6 +263,7 @@ export class MemoryObjectStore implements ObjectStore {
         const obj = deepFreeze(o);
         const ns = table.type.namespaced ? (obj.metadata.namespace ?? DEFAULT_NAMESPACE) : '';
         const entry: Entry = { obj, rv: Number(obj.metadata.resourceVersion), key: keyOf(ns, obj.metadata.name ?? ''), ns, updatedAt: now };
+        this.#json.set(obj, '');
         this.#indexPut(table, entry, undefined);
       }
     }
@@ -335,11 +351,11 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   json(obj: KubeObject): string {
-    let s = this.#json.get(obj);
-    if (s === undefined) {
-      s = this.#stringify(obj);
-      this.#json.set(obj, s);
-    }
+    const cached = this.#json.get(obj);
+    if (cached) return cached;
+    const s = this.#stringify(obj);
+    // Only a current version is cached (marked '' when stored); any other is serialized each time.
+    if (cached === '') this.#json.set(obj, s);
     return s;
   }
 
@@ -579,7 +595,7 @@ export class MemoryObjectStore implements ObjectStore {
     const key = keyOf(ns, name);
     if (t.byKey.has(key)) throw alreadyExists(t.type, name);
     const now = this.#now();
-    meta.uid = randomUUID();
+    meta.uid = newUid();
     meta.creationTimestamp = timestamp(now);
     meta.generation = 1;
     if (opts?.dryRun) return deepFreeze(o);
@@ -733,10 +749,12 @@ export class MemoryObjectStore implements ObjectStore {
     const obj = deepFreeze(o);
     const ns = t.type.namespaced ? (obj.metadata.namespace as string) : '';
     const name = obj.metadata.name as string;
+    this.#json.set(obj, '');
     this.#persistPut(t, ns, name, obj, statusOnly);
     this.#rv = rv;
     const entry: Entry = { obj, rv, key: prev?.key ?? keyOf(ns, name), ns, updatedAt: now };
     this.#indexPut(t, entry, prev);
+    if (prev) this.#json.delete(prev.obj);
     const ev: HistoryEvent = prev ? { type: 'MODIFIED', rv, at: now, object: obj, prev: prev.obj } : { type: 'ADDED', rv, at: now, object: obj };
     this.#record(t, ev);
     return obj;
@@ -745,11 +763,18 @@ export class MemoryObjectStore implements ObjectStore {
   /** Removes for good; `last` is the final state (defaults to the stored one). */
   #commitDelete(t: Table, e: Entry, last: KubeObject | undefined, policy: DeleteOptions['propagationPolicy']): KubeObject {
     const rv = this.#rv + 1;
-    const base = last ?? this.#copy(e.obj);
-    base.metadata.resourceVersion = String(rv);
-    const obj = deepFreeze(base);
+    let obj: KubeObject;
+    if (last) {
+      last.metadata.resourceVersion = String(rv);
+      obj = deepFreeze(last);
+    } else {
+      // The stored version with the deletion's resourceVersion: a new metadata, the rest
+      // shared (frozen), not a deep copy kept by the replay history for each deletion.
+      obj = withResourceVersion(e.obj, rv);
+    }
     this.#persistRemove(t, e.ns, String(obj.metadata.name), rv);
     this.#rv = rv;
+    this.#json.delete(e.obj);
     this.#indexRemove(t, e);
     this.#record(t, { type: 'DELETED', rv, at: this.#now(), object: obj, prev: e.obj });
     const uid = obj.metadata.uid;
@@ -772,8 +797,8 @@ export class MemoryObjectStore implements ObjectStore {
     if (!p || !t.type.persist) return;
     if (t.type.persist === 'batched' || statusOnly) {
       // Serialized when the batch is written: only the last version of a busy object costs.
-      // Not through the json() cache: most versions are never read back, and the cache would keep each one's text as long as the history keeps the version.
-      p.scheduleWrite({ resource: t.type.key, namespace: ns, name }, () => this.#json.get(obj) ?? this.#stringify(obj), t.type.persist);
+      // Not through json(): most versions are never read back, and the text of one still current when the batch is written is reused.
+      p.scheduleWrite({ resource: t.type.key, namespace: ns, name }, () => this.#json.get(obj) || this.#stringify(obj), t.type.persist);
       return;
     }
     try {

@@ -255,8 +255,10 @@ export interface ObjectStore {
   count(resource: ResourceKey, namespace?: string): number;
 
   /**
-   * The JSON text of an object this store returned, computed once per stored version
-   * (the API server sends it as is; watch fan-out serializes each change once).
+   * The JSON text of an object this store returned (the API server sends it as is; watch
+   * fan-out serializes each change once). Kept for the current version of each object
+   * only: a version superseded or deleted (still in the replay history) is serialized
+   * again when asked.
    */
   json(obj: KubeObject): string;
 
