@@ -20,7 +20,7 @@ import { pagesRouter } from './pages/pages.ts';
 import type { Profile } from './profiles.ts';
 import { createProxy, PROXY_DEFAULTS, type Route } from './proxy/index.ts';
 import type { IdlePolicy } from './reclaim/idle.ts';
-import { Realtime, SOCKET_PATH } from './realtime/socket.ts';
+import { Realtime, SOCKET_PATH, type RealtimeOptions } from './realtime/socket.ts';
 
 export const PREFIX = '/_sdfleet';
 
@@ -47,6 +47,8 @@ export interface AllocatorOptions {
    * false turns it off.
    */
   autoscaler?: false | { base?: PolicyConfig };
+  /** socket.io timings (realtime/socket.ts): defaults for production; tests shorten them. */
+  realtime?: Pick<RealtimeOptions, 'tickMs' | 'recheckMs'>;
 }
 
 export interface RunningAllocator {
@@ -153,7 +155,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
   app.use(PREFIX, pagesRouter({ identity }));
   app.use(PREFIX, (_req, res) => sendError(res, 404, 'not_found', `nothing at this /_sdfleet path; the start page is ${PREFIX}/`));
 
-  const realtime = new Realtime({ server, core, identity, metrics, log });
+  const realtime = new Realtime({ server, core, identity, metrics, log, ...o.realtime });
 
   const resolve = async (req: http.IncomingMessage): Promise<Route> => {
     // HTTP requests were authenticated before the proxy (see proxied); upgrades come here first.

@@ -40,6 +40,13 @@ export interface RealtimeOptions {
    */
   queueGapMs?: number;
   fleetGapMs?: number;
+  /**
+   * How often an open socket's credential (the cookie or token of its handshake) is
+   * checked again. One that no longer passes (expired, signed with a retired secret, its
+   * token removed) has its connection closed: the browser reconnects with the cookie it
+   * holds now (renewed by its requests meanwhile) or is refused. Default 60 s.
+   */
+  recheckMs?: number;
 }
 
 interface Conn {
@@ -47,6 +54,8 @@ interface Conn {
   identity: Identity;
   user: string;
   warned: boolean;
+  /** When its credential was last found good (the handshake, then every `recheckMs`). */
+  checkedAt: number;
 }
 
 /**
@@ -149,7 +158,7 @@ export class Realtime {
 
   #connect(socket: Socket): void {
     const identity = socket.data.identity as Identity;
-    const conn: Conn = { socket, identity, user: userKey(identity.id), warned: false };
+    const conn: Conn = { socket, identity, user: userKey(identity.id), warned: false, checkedAt: Date.now() };
     const set = this.#conns.get(conn.user) ?? new Set<Conn>();
     set.add(conn);
     this.#conns.set(conn.user, set);
@@ -250,6 +259,7 @@ export class Realtime {
   #tick(): void {
     const core = this.#o.core;
     const now = Date.now();
+    this.#recheck(now);
     const renew = now - this.#lastRenew >= core.queue.renewEveryMs;
     if (renew) this.#lastRenew = now;
     for (const [user, set] of this.#conns) {
@@ -272,6 +282,32 @@ export class Realtime {
       }
       if (v.kind === 'ok') this.#quietUntil.set(user, v.deadline - core.policy.warnBeforeMs);
       else this.#quietUntil.delete(user);
+    }
+  }
+
+  /**
+   * Each socket's handshake credential checked again every `recheckMs`: a socket lives
+   * longer than the cookie it was opened with. One that fails (or now names someone else)
+   * loses its connection, not just its room: the client reconnects with the cookie the
+   * browser holds now, and a stale one is refused at that handshake.
+   */
+  #recheck(now: number): void {
+    const every = this.#o.recheckMs ?? 60_000;
+    for (const set of this.#conns.values()) {
+      for (const conn of set) {
+        if (now - conn.checkedAt < every) continue;
+        conn.checkedAt = now;
+        const drop = (reason: string): void => {
+          this.#o.log.info({ user: conn.user, reason }, 'socket.io: credential no longer valid; connection closed');
+          conn.socket.conn.close();
+        };
+        this.#o.identity.require(conn.socket.request).then(
+          (a) => {
+            if (a.identity.id !== conn.identity.id) drop('the credential names another user');
+          },
+          (err: unknown) => drop((err as Error).message),
+        );
+      }
     }
   }
 }

@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../../common/log.ts';
 import { kubeClients } from '../../allocator/kube/clients.ts';
 import { defaultProfiles, type Profile } from '../../allocator/profiles.ts';
 import type { IdlePolicy } from '../../allocator/reclaim/idle.ts';
-import { startAllocator, type RunningAllocator } from '../../allocator/server.ts';
+import { startAllocator, type AllocatorOptions, type RunningAllocator } from '../../allocator/server.ts';
 import type { CoreOptions } from '../../allocator/core.ts';
 import type { IdentityOptions } from '../../allocator/identity/index.ts';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ export async function allocatorOn(rig: EmbeddedRig, o: {
   core?: Omit<CoreOptions, 'k' | 'profiles' | 'policy' | 'log' | 'metrics'>;
   logger?: Logger;
   fleet?: string;
+  realtime?: AllocatorOptions['realtime'];
 } = {}): Promise<RunningAllocator> {
   return startAllocator({
     k: kubeClients({ kubeconfig: rig.kubeconfig, namespace: 'default' }),
@@ -32,6 +33,7 @@ export async function allocatorOn(rig: EmbeddedRig, o: {
     port: 0,
     logger: o.logger ?? silentLogger(),
     core: { queueGraceSeconds: 30, defaultColdStartMs: 5000, scaleUpDelayMs: 2000, ...o.core },
+    ...(o.realtime ? { realtime: o.realtime } : {}),
   });
 }
 

@@ -115,7 +115,11 @@
       busy(false);
       say(`Your instance has ended: ${e.reason}. Press Start to get a new one.`, true);
     });
-    sock.on('connect_error', () => say('Lost the live connection; retrying…', true));
+    sock.on('connect_error', (err) => {
+      // Refused at the handshake (the sign-in ended): the client does not retry that.
+      if (String(err && err.message).startsWith('unauthenticated')) say('Your sign-in has ended: reload the page to sign in again.', true);
+      else say('Lost the live connection; retrying…', true);
+    });
     show({ ...m, fromLoad: true });
   };
 
