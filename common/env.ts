@@ -34,6 +34,12 @@ export interface SdfleetEnv {
   identityHeaderEnabled: boolean;
   /** SDFLEET_TRUSTED_PROXIES: comma-separated addresses or CIDRs whose identity header is believed. */
   trustedProxies: string[];
+  /**
+   * SDFLEET_ORIGINS: comma-separated origins the allocator is reached at (e.g.
+   * `https://sd.example.com`): the only pages allowed to change things and open sockets.
+   * Unset: the request's own Host.
+   */
+  origins: string[];
 
   // The lib-disk node agent.
   /** NODE_NAME: the node the pod runs on, from the Downward API (fieldRef spec.nodeName). */
@@ -65,6 +71,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): SdfleetEnv {
     identityHeader: env.SDFLEET_IDENTITY_HEADER || undefined,
     identityHeaderEnabled: env.SDFLEET_IDENTITY_HEADER_ENABLED === 'true',
     trustedProxies: list(env.SDFLEET_TRUSTED_PROXIES),
+    origins: list(env.SDFLEET_ORIGINS),
     nodeName: env.NODE_NAME || undefined,
     gceMetadataHost: env.GCE_METADATA_HOST || env.GCE_METADATA_IP || undefined,
   };

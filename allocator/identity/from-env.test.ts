@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { readEnv } from '../../common/env.ts';
 import { identityOptionsFromEnv } from './from-env.ts';
@@ -29,6 +30,19 @@ describe('identity options from the environment', () => {
     assert.equal(o.mode, 'dev');
     assert.equal(o.cookieSecret, SECRET);
     assert.equal(identityOptionsFromEnv(readEnv({ SDFLEET_COOKIE_SECRET: 'f'.repeat(32) }), { mode: 'dev', cookieSecret: SECRET }).cookieSecret, 'f'.repeat(32));
+  });
+
+  it('reads the allowed origins; a page of another origin is then refused, even on the same host', () => {
+    const env = readEnv({ SDFLEET_IDENTITY: 'dev', SDFLEET_COOKIE_SECRET: SECRET, SDFLEET_ORIGINS: 'https://sd.example.com, https://sd.example.com:8443/ignored-path' });
+    const o = identityOptionsFromEnv(env);
+    assert.deepEqual(o.origins, ['https://sd.example.com', 'https://sd.example.com:8443/ignored-path']);
+    const id = createIdentity(o);
+    const req = (origin: string) => ({ headers: { origin, host: 'sd.example.com' } }) as unknown as IncomingMessage;
+    assert.doesNotThrow(() => id.verifyOrigin(req('https://sd.example.com')));
+    assert.doesNotThrow(() => id.verifyOrigin(req('https://sd.example.com:8443')));
+    assert.throws(() => id.verifyOrigin(req('http://sd.example.com')), /another site/);
+    assert.equal(identityOptionsFromEnv(readEnv({ SDFLEET_IDENTITY: 'dev', SDFLEET_COOKIE_SECRET: SECRET })).origins, undefined, 'unset: the request\'s Host decides');
+    assert.throws(() => createIdentity(identityOptionsFromEnv(readEnv({ SDFLEET_IDENTITY: 'dev', SDFLEET_COOKIE_SECRET: SECRET, SDFLEET_ORIGINS: 'sd.example.com' }))), /not a URL/);
   });
 
   it('says which variable is missing or wrong', () => {

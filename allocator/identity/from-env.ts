@@ -20,6 +20,7 @@ export function identityOptionsFromEnv(
   const opts: IdentityOptions = { mode, cookieSecret, admins: env.admins };
   if (env.previousCookieSecret !== undefined) opts.previousCookieSecrets = [env.previousCookieSecret];
   if (defaults.logger) opts.logger = defaults.logger;
+  if (env.origins.length > 0) opts.origins = env.origins;
   if (mode === 'token') {
     if (env.tokens === undefined) throw new Error('token mode needs SDFLEET_TOKENS="alice:<token>,bob:<token>"');
     opts.tokens = parseTokens(env.tokens);
