@@ -9,6 +9,7 @@ import type { GameServer, GameServerState } from '../../fleet/agones/types.ts';
 import { LABEL_FLEET } from '../../fleet/agones/types.ts';
 import type { ReviewStatus } from '../../fleet/autoscaler/policy.ts';
 import type { ReleaseShrink } from '../../fleet/autoscaler/release.ts';
+import { WEBHOOK_PATH } from '../../fleet/autoscaler/webhook.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { AGONES, mergePatch, statusOf, type KubeClients } from '../kube/clients.ts';
@@ -39,6 +40,39 @@ export function fleetStatusOf(fleet: string, gameServers: readonly GameServer[])
     else if (gs.status?.state === 'Allocated') st.allocatedReplicas++;
   }
   return st;
+}
+
+interface FleetAutoscalerObject {
+  spec?: { fleetName?: string; policy?: { type?: string; webhook?: { url?: string; service?: { path?: string } } } };
+}
+
+/**
+ * Whether the FleetAutoscaler sizes `fleet` with sdfleet's demand-aware webhook (the
+ * Webhook policy at WEBHOOK_PATH, by URL or service reference). Only such a Fleet is
+ * lowered at a release: a Fleet with fixed replicas, the Buffer policy or another webhook
+ * would never be raised again by this policy. Pure.
+ */
+export function sizedBySdfleet(fas: FleetAutoscalerObject, fleet: string): boolean {
+  const spec = fas.spec;
+  if (spec?.fleetName !== fleet || spec.policy?.type !== 'Webhook') return false;
+  const w = spec.policy.webhook;
+  let path = w?.service?.path;
+  if (path === undefined && w?.url) {
+    try {
+      path = new URL(w.url).pathname;
+    } catch {
+      return false;
+    }
+  }
+  if (!path) return false;
+  path = `/${path.replace(/^\/+|\/+$/g, '')}`;
+  return path === WEBHOOK_PATH || path.endsWith(WEBHOOK_PATH);
+}
+
+/** Reads the namespace's FleetAutoscalers: one of them sizes `fleet` with sdfleet's webhook. */
+export async function fleetSizedBySdfleet(k: Pick<KubeClients, 'custom' | 'namespace'>, fleet: string): Promise<boolean> {
+  const list = (await k.custom.listNamespacedCustomObject({ group: 'autoscaling.agones.dev', version: 'v1', namespace: k.namespace, plural: 'fleetautoscalers' })) as { items?: FleetAutoscalerObject[] };
+  return (list.items ?? []).some((f) => sizedBySdfleet(f, fleet));
 }
 
 export type LowerResult = 'lowered' | 'changed' | 'conflict' | 'gone';
@@ -88,6 +122,8 @@ export interface ReleaseShrinkerOptions {
   gameServers: () => readonly GameServer[];
   /** Only the leader acts (one PATCH per release, not one per replica). */
   isLeader: () => boolean;
+  /** Whether the fleet is sized by sdfleet's webhook; default: its FleetAutoscalers read through `k` (fleetSizedBySdfleet). */
+  sizedBySdfleet?: (fleet: string) => Promise<boolean>;
   log: Logger;
 }
 
@@ -104,7 +140,11 @@ export class ReleaseShrinker {
   changed(prev: GameServer | undefined, next: GameServer | undefined): Promise<void> {
     const fleet = endedSessionFleet(prev, next);
     if (!fleet || !this.#o.isLeader()) return Promise.resolve();
-    const run = (this.#busy.get(fleet) ?? Promise.resolve()).then(() => this.#shrink(fleet));
+    // The Fleet as it is right after the release, counted now: the Fleet controller saw the
+    // same change and its replacement is the informer's next event (or in the same chunk);
+    // counted later, the replacement would read as "the Fleet would not refill".
+    const status = fleetStatusOf(fleet, this.#o.gameServers());
+    const run = (this.#busy.get(fleet) ?? Promise.resolve()).then(() => this.#shrink(fleet, status));
     const tracked = run.finally(() => {
       if (this.#busy.get(fleet) === tracked) this.#busy.delete(fleet);
     });
@@ -112,13 +152,17 @@ export class ReleaseShrinker {
     return tracked;
   }
 
-  async #shrink(fleet: string): Promise<void> {
+  async #shrink(fleet: string, status: Required<ReviewStatus>): Promise<void> {
     const o = this.#o;
     try {
       const spec = o.specReplicas(fleet);
       if (spec === undefined) return;
-      const r = await o.decide({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status: fleetStatusOf(fleet, o.gameServers()) });
+      const r = await o.decide({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status });
       if (!r?.shrink) return;
+      if (!(await (o.sizedBySdfleet ?? ((f) => fleetSizedBySdfleet(o.k, f)))(fleet))) {
+        o.log.debug({ fleet }, "release-time shrink: not sdfleet's webhook's Fleet (no Webhook FleetAutoscaler at its path); left as it is");
+        return;
+      }
       const result = await lowerFleetReplicas(o.k, fleet, spec, r.replicas);
       o.log[result === 'lowered' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `release-time shrink: ${result}`);
     } catch (err) {

@@ -60,7 +60,7 @@ export interface PolicyConfig {
    * Release-time shrink (release.ts): when a session ends, the allocator asks this policy
    * about the Fleet as it is after the release and, when it would not keep the freed
    * slot, lowers the Fleet's replicas by that one before the Fleet starts a replacement
-   * the next sync would delete. Default false.
+   * the next sync would delete. Default true.
    */
   shrinkOnRelease: boolean;
 }
@@ -81,7 +81,7 @@ export const POLICY_DEFAULTS: Readonly<PolicyConfig> = Object.freeze({
   timeZone: 'UTC',
   schedule: [],
   fallbackBuffer: 2,
-  shrinkOnRelease: false,
+  shrinkOnRelease: true,
 });
 
 const whole = z.number().int().min(0);
