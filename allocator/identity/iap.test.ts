@@ -90,6 +90,24 @@ describe('IAP assertion', () => {
     await refused(v, await sign({ email: 'not an address' }), 'iap_no_email');
   });
 
+  it('an assertion verified once is taken again without its signature checked, until its exp or maximum age', async () => {
+    const t0 = Date.now();
+    let clock = t0;
+    const v = new IapVerifier({ audience: AUD, jwksUrl, jwksRefreshCooldownSeconds: 0 }, () => clock);
+    const now = Math.floor(t0 / 1000);
+    const jwt = await sign({ iat: now, exp: now + 600 });
+    assert.equal(await v.verify(jwt), 'alice@example.com');
+    const before = fetches;
+    clock = t0 + 590_000;
+    assert.equal(await v.verify(jwt), 'alice@example.com', 'still good 590 s later');
+    clock = t0 + 640_000; // past exp and the 30 s tolerance
+    await refused(v, jwt, 'iap_expired');
+    assert.equal(fetches, before, 'no key fetch: the check that refused it was the time');
+    // The signature is still what a new assertion is judged by: a forged one is refused, cache or not.
+    clock = t0;
+    await refused(v, await sign({ iat: now, exp: now + 600 }, forger), 'iap_bad_signature');
+  });
+
   it('accepts small clock skew', async () => {
     const now = Math.floor(Date.now() / 1000);
     assert.equal(await verifier().verify(await sign({ iat: now + 10, exp: now - 10 + 600 })), 'alice@example.com');

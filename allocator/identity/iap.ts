@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { errorMessage } from '../../common/errors.ts';
 import { IdentityError, identityUnavailable, type IdentityFailure } from './errors.ts';
 import { emailId } from './names.ts';
@@ -37,6 +38,12 @@ export class IapVerifier {
   readonly #issuer: string;
   readonly #tolerance: number;
   readonly #now: () => number;
+  /**
+   * Assertions already verified, by their text: IAP sends the same one with every request
+   * of a browser for minutes, and an ES256 signature check on every proxied request costs
+   * far more than the proxying. The signature, audience and issuer do not change with time.
+   */
+  readonly #verified = new LRUCache<string, { email: string; untilMs: number }>({ max: 20_000 });
 
   constructor(o: IapOptions, now: () => number = Date.now) {
     checkIapOptions(o);
@@ -52,6 +59,8 @@ export class IapVerifier {
 
   /** The identity id (the e-mail, lower-cased) an assertion proves; a 401 IdentityError saying why not, a 503 when the keys are unreachable. */
   async verify(jwt: string): Promise<string> {
+    const known = this.#verified.get(jwt);
+    if (known && this.#now() < known.untilMs) return known.email;
     if (jwt.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(jwt)) throw iapError('iap_malformed', 'is not a JWT');
     let payload: Record<string, unknown>;
     try {
@@ -69,6 +78,8 @@ export class IapVerifier {
     }
     const email = typeof payload.email === 'string' ? emailId(payload.email) : undefined;
     if (email === undefined) throw iapError('iap_no_email', 'carries no usable email claim (IAP puts the signed-in user\'s address there)');
+    // Good until it would fail a check that depends on the time (its exp, its age), with no tolerance.
+    this.#verified.set(jwt, { email, untilMs: Math.min(Number(payload.exp), Number(payload.iat) + MAX_TOKEN_AGE_SECONDS) * 1000 });
     return email;
   }
 }

@@ -81,6 +81,18 @@ describe('dev mode', () => {
     await refused(id.authenticate(fakeRequest({ cookie: set })), 'cookie_expired');
   });
 
+  it('a cookie verified once is refused all the same once it expires; a tampered copy never passes', async () => {
+    let clock = Date.now();
+    const id = make({ now: () => clock, sessionTtlSeconds: 60 });
+    const set = cookie(id.issueCookie(id.devSignIn('alice')));
+    for (let i = 0; i < 3; i++) assert.equal((await id.authenticate(fakeRequest({ cookie: set })))?.identity.id, 'alice');
+    const [name, value] = set.split('=') as [string, string];
+    const tampered = value.slice(0, 10) + (value[10] === 'x' ? 'y' : 'x') + value.slice(11);
+    await refused(id.authenticate(fakeRequest({ cookie: `${name}=${tampered}` })), 'cookie_bad_signature');
+    clock += 61_000;
+    await refused(id.authenticate(fakeRequest({ cookie: set })), 'cookie_expired');
+  });
+
   it('keeps sessions across a secret rotation and re-signs them with the new secret', async () => {
     const before = make({ cookieSecret: OLD_SECRET });
     const old = cookie(before.issueCookie(before.devSignIn('alice')));

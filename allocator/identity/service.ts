@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { LRUCache } from 'lru-cache';
 import { badRequest, notFound } from '../../common/errors.ts';
 import { silentLogger } from '../../common/log.ts';
 import { CSRF_HEADER, checkOrigin, csrfTokenFor, csrfTokenMatches, isSafeMethod, normaliseOrigins } from './csrf.ts';
@@ -66,6 +67,8 @@ export interface IdentityService {
 }
 
 const DAY = 24 * 3600;
+/** Credentials kept verified (one per signed-in browser or IAP assertion in use). */
+const VERIFIED_MAX = 20_000;
 
 export function createIdentity(opts: IdentityOptions): IdentityService {
   const log = opts.logger ?? silentLogger();
@@ -115,22 +118,39 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
 
   /** The session id each authentication's request carried in its cookie (not one minted for it). */
   const requestSids = new WeakMap<Authentication, string>();
+  /**
+   * Cookies already verified, by value, until they expire: what verifying one costs (an
+   * HMAC and two hashes per secret, the token's fingerprint, the CSRF token's HMAC) was
+   * paid again on every proxied request of a WebUI. The keys and tokens are fixed for the
+   * life of this service, so a value verified once stays good until its `exp`.
+   */
+  const verifiedCookies = new LRUCache<string, { session: SessionPayload; previous: boolean; csrfToken: string }>({ max: VERIFIED_MAX });
 
   function identityOf(id: string, name: string): Identity {
     return { id, name, admin: admins.has(adminId(id)), provider: mode };
   }
 
   function fromCookie(value: string): Authentication {
-    const { session, previous } = cookies.verify(value, mode);
-    if (tokens && !tokens.matches(session.id, session.cred)) {
-      throw new IdentityError('session_revoked', 'cookie', 'the token this session signed in with has been changed or removed; sign in again');
+    let v = verifiedCookies.get(value);
+    if (v && v.session.exp <= Math.floor(now() / 1000)) {
+      verifiedCookies.delete(value);
+      v = undefined;
     }
+    if (!v) {
+      const { session, previous } = cookies.verify(value, mode);
+      if (tokens && !tokens.matches(session.id, session.cred)) {
+        throw new IdentityError('session_revoked', 'cookie', 'the token this session signed in with has been changed or removed; sign in again');
+      }
+      v = { session, previous, csrfToken: csrfTokenFor(keys[0]!, session.sid) };
+      verifiedCookies.set(value, v);
+    }
+    const { session, previous, csrfToken } = v;
     const renewed = cookies.renewal(session, previous);
     const auth: Authentication = {
       identity: identityOf(session.id, session.name),
       via: 'cookie',
       setCookie: renewed ? cookies.setCookie(renewed) : undefined,
-      csrfToken: csrfTokenFor(keys[0]!, session.sid),
+      csrfToken,
     };
     requestSids.set(auth, session.sid);
     return auth;
