@@ -28,6 +28,12 @@ export interface SessionsBenchOptions {
   users: number;
   /** One run per entry: users starting at once. Default [50]. */
   concurrency: number[];
+  /**
+   * Sessions started first, unmeasured, 50 at a time, by users of their own on instances of
+   * their own: the processes' JIT and connection pools warm. Without it the first burst of a
+   * run (every connection new, every code path cold) made its p99. Default 0.
+   */
+  warmup?: number;
   progress?: (line: string) => void;
 }
 
@@ -44,6 +50,8 @@ export interface SessionsRun {
 
 export interface SessionsBenchResult {
   users: number;
+  /** Unmeasured sessions before the runs. */
+  warmup: number;
   runs: SessionsRun[];
   /** RSS of the allocator and of the control plane process, after the last run. */
   rssMb: { allocator: number; controlPlane: number };
@@ -74,7 +82,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
     embedded.controlPlane.store.create(RESOURCES.fleets, {
       apiVersion: 'agones.dev/v1', kind: 'Fleet', metadata: { name: 'sd-webui', namespace: 'default' },
       spec: {
-        replicas: o.users * o.concurrency.length,
+        replicas: o.users * o.concurrency.length + (o.warmup ?? 0),
         template: {
           spec: {
             // Every instance answers at the one backend: the proxy's route is what is measured.
@@ -85,7 +93,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
         },
       },
     });
-    const instances = o.users * o.concurrency.length;
+    const instances = o.users * o.concurrency.length + (o.warmup ?? 0);
     say(`waiting for ${instances} Ready instances`);
     for (;;) {
       store = embedded.controlPlane.store.list(RESOURCES.gameServers).items;
@@ -115,6 +123,11 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
         client.send(m);
       });
     const runs: SessionsRun[] = [];
+    if (o.warmup) {
+      const w = await ask({ type: 'run', base: url, users: o.warmup, concurrency: Math.min(50, o.warmup), prefix: 'warmup-user' }, 'done');
+      const failed = Object.values(w.failures).reduce((a, b) => a + b, 0);
+      say(`warm-up: ${w.startToRoutable.length} sessions (not measured)${failed ? `, ${failed} failed: ${JSON.stringify(w.failures)}` : ''}`);
+    }
     for (const [i, concurrency] of o.concurrency.entries()) {
       const r = await ask({ type: 'run', base: url, users: o.users, concurrency, prefix: `c${concurrency}-${i}-user` }, 'done');
       const b = await ask({ type: 'baseline', url: `http://127.0.0.1:${backendPort}`, requests: o.users, concurrency }, 'baseline-done');
@@ -136,6 +149,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
     });
     return {
       users: o.users,
+      warmup: o.warmup ?? 0,
       runs,
       rssMb: { allocator: allocatorRss, controlPlane: Math.round(process.memoryUsage().rss / 1048576) },
     };
@@ -167,7 +181,8 @@ export function sessionsReport(r: SessionsBenchResult): string {
     );
   }
   const at50 = r.runs.find((x) => x.concurrency === 50);
-  lines.push('', `RSS after the runs: allocator ${r.rssMb.allocator} MB, control plane (and bench) ${r.rssMb.controlPlane} MB.`);
+  lines.push('', `Before the runs, ${r.warmup} sessions unmeasured (warm-up, 50 at a time, users and instances of their own).`);
+  lines.push(`RSS after the runs: allocator ${r.rssMb.allocator} MB, control plane (and bench) ${r.rssMb.controlPlane} MB.`);
   if (at50) lines.push(`Target p99 ≤ 15 ms (POST → routable, 50 concurrent): ${at50.startToRoutable.p99 <= 15 ? 'met' : 'NOT met'} (${ms(at50.startToRoutable.p99)} ms).`);
   return lines.join('\n');
 }
