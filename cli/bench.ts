@@ -81,7 +81,7 @@ export function benchCommand(): Command {
     )
     .option('--users <n>', 'users per run, each starting one session on its own Ready instance', intOption('--users', 1, 20_000), 1000)
     .addOption(new Option('--concurrency <list>', 'one run each: users starting at once, e.g. 1,10,50,200').argParser(concurrencyList).default([50], '50'))
-    .option('--warmup <n>', 'unmeasured sessions first, 50 at a time, by users of their own (JIT, connection pools)', intOption('--warmup', 0, 20_000), 200)
+    .option('--warmup <n>', 'unmeasured sessions first, 50 at a time, by users of their own (JIT, connection pools)', intOption('--warmup', 0, 20_000), 1000)
     .option('--json', 'print the result as JSON')
     .action(async (f: { users: number; concurrency: number[]; warmup: number; json?: boolean }) => {
       const { runSessionsBench, sessionsReport } = await import('../test/bench/sessions.ts');
