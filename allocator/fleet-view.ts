@@ -11,8 +11,8 @@ const STARTING = new Set<GameServerState | undefined>([undefined, 'PortAllocatio
 const isReady = (g: GameServer): boolean => g.status?.state === 'Ready' && !g.metadata.deletionTimestamp;
 const isStarting = (g: GameServer): boolean => STARTING.has(g.status?.state) && !g.metadata.deletionTimestamp;
 
-/** Where a GameServer counts in FleetCounts. */
-function bucketOf(g: GameServer): 'ready' | 'allocated' | 'reserved' | 'starting' | 'unhealthy' | 'shuttingDown' {
+/** Where a GameServer counts in FleetCounts (`shuttingDown` and `unhealthy`: ones its Fleet no longer counts and replaces). */
+export function bucketOf(g: GameServer): 'ready' | 'allocated' | 'reserved' | 'starting' | 'unhealthy' | 'shuttingDown' {
   const s = g.status?.state;
   if (g.metadata.deletionTimestamp || s === 'Shutdown') return 'shuttingDown';
   if (s === 'Ready') return 'ready';
@@ -91,15 +91,11 @@ export class FleetView extends EventEmitter<{ change: [GameServer, GameServer | 
     return this.#gs.get(name);
   }
 
-  readyFor(profile: Profile): GameServer[] {
-    return this.all().filter((g) => isReady(g) && serves(profile, g));
-  }
-
   startingFor(profile: Profile): GameServer[] {
     return this.all().filter((g) => isStarting(g) && serves(profile, g));
   }
 
-  /** `readyFor(profile).length` and `startingFor(profile).length`, without a scan (after the first). */
+  /** Ready and starting GameServers of a profile (`startingFor(profile).length`), without a scan (after the first). */
   countsFor(profile: Profile): { ready: number; starting: number } {
     let n = this.#perProfile.get(profile);
     if (!n) {

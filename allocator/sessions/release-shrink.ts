@@ -5,7 +5,7 @@
  * whether the freed slot should be refilled and, when not, lowers the Fleet's
  * spec.replicas by one, conditionally on the value it decided against.
  */
-import type { GameServer, GameServerState } from '../../fleet/agones/types.ts';
+import type { GameServer } from '../../fleet/agones/types.ts';
 import { LABEL_FLEET } from '../../fleet/agones/types.ts';
 import type { ReviewStatus } from '../../fleet/autoscaler/policy.ts';
 import type { ReleaseShrink } from '../../fleet/autoscaler/release.ts';
@@ -13,9 +13,13 @@ import { WEBHOOK_PATH } from '../../fleet/autoscaler/webhook.ts';
 import type { Logger } from '../../common/log.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { AGONES, mergePatch, statusOf, type KubeClients } from '../kube/clients.ts';
+import { bucketOf } from '../fleet-view.ts';
 
-/** States a Fleet does not count: it deletes and replaces them (fleet-decision.ts DEAD). */
-const OVER = new Set<GameServerState | undefined>(['Shutdown', 'Unhealthy', 'Error']);
+/** Being deleted, Shutdown, Unhealthy or Error: its Fleet no longer counts it and replaces it (fleet-decision.ts DEAD). */
+const over = (gs: GameServer): boolean => {
+  const b = bucketOf(gs);
+  return b === 'shuttingDown' || b === 'unhealthy';
+};
 
 /**
  * The fleet whose session just ended, when `prev` → `next` is a GameServer leaving
@@ -25,7 +29,7 @@ export function endedSessionFleet(prev: GameServer | undefined, next: GameServer
   if (prev?.status?.state !== 'Allocated' || prev.metadata.deletionTimestamp) return undefined;
   const fleet = prev.metadata.labels?.[LABEL_FLEET];
   if (!fleet) return undefined;
-  if (next === undefined || next.metadata.deletionTimestamp || OVER.has(next.status?.state)) return fleet;
+  if (next === undefined || over(next)) return fleet;
   return undefined;
 }
 
@@ -33,7 +37,7 @@ export function endedSessionFleet(prev: GameServer | undefined, next: GameServer
 export function fleetStatusOf(fleet: string, gameServers: readonly GameServer[]): Required<ReviewStatus> {
   const st = { replicas: 0, readyReplicas: 0, reservedReplicas: 0, allocatedReplicas: 0 };
   for (const gs of gameServers) {
-    if (gs.metadata.labels?.[LABEL_FLEET] !== fleet || gs.metadata.deletionTimestamp || OVER.has(gs.status?.state)) continue;
+    if (gs.metadata.labels?.[LABEL_FLEET] !== fleet || over(gs)) continue;
     st.replicas++;
     if (gs.status?.state === 'Ready') st.readyReplicas++;
     else if (gs.status?.state === 'Reserved') st.reservedReplicas++;
