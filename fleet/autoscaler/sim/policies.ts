@@ -36,21 +36,22 @@ export function sdfleetPolicy(o: SdfleetSimOptions): SimPolicy {
   const compiled = compilePolicy(o.config);
   const history = new ArrivalHistory({ clock: compiled.clock, retentionMs: retentionMsFor(o.config), knownSince: o.startMs - retentionMsFor(o.config) });
   if (o.profile) history.setProfile(o.profile);
+  // The webhook's decision at a sync and at a release alike.
+  const decideNow = (review: Parameters<SimPolicy['decide']>[0], demand: Parameters<SimPolicy['decide']>[1]): Decision => {
+    history.advance(demand.now);
+    return decideReplicas(review, { ...demand, arrivals: history.arrivals, arrivalsSince: history.knownSince }, history.history(), compiled);
+  };
   return {
     name: o.name ?? 'sdfleet',
     onArrival: (at, id) => void history.record(at, id),
     decide: (review, demand) => {
-      history.advance(demand.now);
-      const d = decideReplicas(review, { ...demand, arrivals: history.arrivals, arrivalsSince: history.knownSince }, history.history(), compiled);
+      const d = decideNow(review, demand);
       o.onDecision?.(d, demand.now);
       return d.replicas;
     },
     ...(o.config.shrinkOnRelease ? {
-      release: (review, demand, specReplicas) => {
-        history.advance(demand.now);
-        const d = decideReplicas(review, { ...demand, arrivals: history.arrivals, arrivalsSince: history.knownSince }, history.history(), compiled);
-        return shrinkOnRelease({ specReplicas, liveAfter: review.status.replicas ?? 0, decision: d }).replicas;
-      },
+      release: (review, demand, specReplicas) =>
+        shrinkOnRelease({ specReplicas, liveAfter: review.status.replicas ?? 0, decision: decideNow(review, demand) }).replicas,
     } : {}),
   };
 }
