@@ -7,13 +7,16 @@ export class SdfleetError extends Error {
   readonly code: string;
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
+  /** When asking again may succeed, in seconds (a server sends it as Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: string, message: string, opts: { status?: number; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: string, message: string, opts: { status?: number; cause?: unknown; details?: Record<string, unknown>; retryAfterSeconds?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SdfleetError';
     this.code = code;
     this.status = opts.status ?? 500;
     this.details = opts.details;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
   }
 }
 

@@ -30,6 +30,7 @@ export function errorHandler(log: Logger) {
     }
     if (err instanceof SdfleetError) {
       if (err.status >= 500) log.warn({ code: err.code, err: err.message }, 'request failed');
+      if (err.retryAfterSeconds !== undefined && !res.headersSent) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       sendError(res, err.status, err.code, err.message);
       return;
     }

@@ -3,6 +3,7 @@
 const error = { $ref: '#/components/responses/Error' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorBody = { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } } };
 
 export function openApiDocument(): object {
   return {
@@ -32,7 +33,9 @@ export function openApiDocument(): object {
             200: { description: 'I already had one', ...json({ type: 'object', properties: { session: ref('Session') } }) },
             201: { description: 'Allocated', ...json({ type: 'object', properties: { session: ref('Session') } }) },
             202: { description: 'Queued', ...json({ type: 'object', properties: { queue: ref('Queue') } }) },
-            400: error, 401: error, 403: error, 409: error, 413: error, 429: error, 503: error,
+            400: error, 401: error, 403: error,
+            409: { $ref: '#/components/responses/StartConflict' },
+            413: error, 429: error, 503: error,
           },
         },
         get: { summary: 'All live sessions (admin)', responses: { 200: json({ type: 'object', properties: { sessions: { type: 'array', items: ref('Session') } } }), 401: error, 403: error } },
@@ -67,9 +70,11 @@ export function openApiDocument(): object {
         bearer: { type: 'http', scheme: 'bearer' },
       },
       responses: {
-        Error: {
-          description: 'What went wrong and what to do',
-          ...json({ type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } } }),
+        Error: { description: 'What went wrong and what to do', ...json(errorBody) },
+        StartConflict: {
+          description: 'code session_releasing: my last session is still ending (its images are being saved), ask again after Retry-After seconds; code busy: another request of mine is being handled',
+          headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds (session_releasing)' } },
+          ...json(errorBody),
         },
       },
       schemas: {

@@ -22,6 +22,21 @@ export type StartResult =
   | { kind: 'session'; session: Session; created: boolean }
   | { kind: 'queued'; entry: QueueEntry; position: number; total: number };
 
+/** Seconds a client is told to wait before asking again while its last session ends. */
+export const RELEASING_RETRY_SECONDS = 3;
+
+/**
+ * The answer to a user who still holds a session: that session when active; while it is
+ * releasing (the wrapper saving the images, then the instance shutting down) it still
+ * holds their one instance, so a new one must wait until it has ended: 409, ask again.
+ */
+function held(session: Session): StartResult {
+  if (session.state === 'active') return { kind: 'session', session, created: false };
+  throw new SdfleetError('session_releasing', 'your last session is still ending (its images are being saved); you can start a new one as soon as it has ended, in a few seconds', {
+    status: 409, retryAfterSeconds: RELEASING_RETRY_SECONDS,
+  });
+}
+
 export interface AllocationServiceOptions {
   k: KubeClients;
   registry: SessionRegistry;
@@ -90,13 +105,13 @@ export class AllocationService {
   /** POST /sessions: the caller's session, an existing one or a new one, or a place in the queue. */
   async start(owner: Owner, profileName?: string): Promise<StartResult> {
     const existing = this.liveSession(owner.user);
-    if (existing) return { kind: 'session', session: existing, created: false };
+    if (existing) return held(existing);
     const queued = this.#o.queue.positionOf(owner.user);
     if (queued) return { kind: 'queued', ...queued };
     const profile = this.profile(profileName);
     return this.#locked(owner.user, async () => {
       const fresh = await this.#liveFromApi(owner.user);
-      if (fresh) return { kind: 'session', session: fresh, created: false };
+      if (fresh) return held(fresh);
       const again = this.#o.queue.positionOf(owner.user);
       if (again) return { kind: 'queued', ...again };
       if (this.#o.queue.entries(profile.name).length === 0) {

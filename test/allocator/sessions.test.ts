@@ -152,6 +152,27 @@ describe('allocator sessions', () => {
     assert.notEqual(again.body.session!.instance, s.body.session!.instance);
   });
 
+  it('Start while the last session is still ending: 409 session_releasing with Retry-After, then a new instance once it has ended', async () => {
+    const { rig, browser } = await setup(2, 53000);
+    const u = await browser('again').signIn();
+    const s1 = await u.start();
+    assert.equal(s1.status, 201);
+    assert.equal((await u.api('DELETE', `/sessions/${s1.body.session!.id}`)).status, 202);
+    const early = await u.start();
+    assert.equal(early.status, 409, 'the releasing session still holds the one instance a user may have');
+    assert.equal((early.body as unknown as { error: { code: string } }).error.code, 'session_releasing');
+    assert.equal(early.headers.get('retry-after'), '3');
+    assert.equal(rig.gameServers().filter((g) => g.metadata.labels?.['sdfleet.dev/user']).length, 1, 'no second instance for the user');
+    // The wrapper would save the images and shut down; here the test does the shutdown.
+    rig.e.controlPlane.store.mutate('gameservers.agones.dev', 'default', s1.body.session!.instance, (c) => {
+      (c as unknown as GameServer).status!.state = 'Shutdown';
+      return c;
+    });
+    const again = await until(() => u.start(), (r) => r.status === 201, 20_000, 'a new session once the last has ended');
+    assert.notEqual(again.body.session!.instance, s1.body.session!.instance);
+    assert.equal(again.body.session!.state, 'active');
+  });
+
   it('after an allocator restart every session is intact', async () => {
     const { rig, alloc, browser } = await setup(2, 40000);
     const u = await browser('steady').signIn();

@@ -1,8 +1,9 @@
 /**
  * The pages in a real browser (Chromium through playwright-core), against the embedded
  * control plane and real wrapper + sim-webui instances: sign in, Start, progress, work in
- * the WebUI through the proxy, My images, End session; a queued user getting in when one
- * ends; the admin page following live; a non-admin refused.
+ * the WebUI through the proxy, My images, End session, Start again while the last session
+ * ends; a queued user getting in when one ends; the admin page following live; a
+ * non-admin refused.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -112,6 +113,23 @@ describe('the pages in a browser', { skip }, () => {
       await carol.waitForURL('**/_sdfleet/session', { timeout: 60_000 });
       await carol.frameLocator('#webui').locator('#prompt').waitFor();
       await admin.locator('#sessions tbody tr', { hasText: 'carol' }).waitFor({ timeout: 10_000 });
+
+      // Alice wants another ("Start again", Start). Were her last session still ending (its
+      // images being saved), the API would answer 409 session_releasing: the page says so
+      // and asks again a few seconds later. Her first POST is answered so here (the sim's
+      // release is over too fast to catch); the second goes through: the fleet is full, she queues.
+      await alice.click('#start-again');
+      await alice.waitForSelector('#start-button:not([disabled])');
+      let posts = 0;
+      await alice.route('**/_sdfleet/api/v1/sessions', async (route) => {
+        if (route.request().method() !== 'POST' || posts++ > 0) return route.continue();
+        await route.fulfill({ status: 409, headers: { 'retry-after': '3' }, contentType: 'application/json', body: JSON.stringify({ error: { code: 'session_releasing', message: 'your last session is still ending' } }) });
+      });
+      await alice.click('#start-button');
+      await alice.locator('#message', { hasText: 'will be asked for as soon as it has ended' }).waitFor({ timeout: 5_000 });
+      await alice.waitForSelector('#queue-box:not([hidden])', { timeout: 15_000 });
+      assert.equal(posts, 2, 'asked again after the 409');
+      assert.equal(await alice.textContent('#queue-position'), '1');
     });
   });
 

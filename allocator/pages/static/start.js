@@ -144,7 +144,19 @@
     say('Asking for an instance…');
     const profile = document.querySelector('input[name=profile]:checked')?.value;
     try {
-      const r = await api('POST', '/sessions', profile ? { profile } : {});
+      // While the last session is still ending (its images being saved) the API answers
+      // 409 session_releasing: ask again every few seconds, for up to a minute and a half.
+      let r;
+      for (let tries = 1; ; tries++) {
+        try {
+          r = await api('POST', '/sessions', profile ? { profile } : {});
+          break;
+        } catch (err) {
+          if (err.code !== 'session_releasing' || tries >= 30 || !wanted) throw err;
+          say('Your last session is ending: its images are being saved. Your new instance will be asked for as soon as it has ended…');
+          await new Promise((res) => setTimeout(res, 3000));
+        }
+      }
       show(r);
     } catch (err) {
       busy(false);
