@@ -43,6 +43,22 @@ describe('demand', () => {
     assert.equal(xl.coldStartMs, undefined);
   });
 
+  it('a user served from the queue is counted once, as the session, while their entry is still being deleted', () => {
+    const queue = [
+      { profile: 'default', sessionId: 'q1', queuedAt: iso(T - 60_000) },
+      { profile: 'default', sessionId: 'q2', queuedAt: iso(T - 30_000) },
+      { profile: 'default', sessionId: 'q3', queuedAt: iso(T - 20_000) },
+    ];
+    const gss = [
+      gs('a', 'sd-webui', 'Allocated', { session: 'q1', allocatedAt: T }),
+      gs('b', 'other', 'Allocated', { session: 'q2', allocatedAt: T }),
+      gs('c', 'sd-webui', 'Ready', { session: 'q3' }),
+    ];
+    const d = demandOf({ namespace: 'default', name: 'sd-webui' }, { 'agones.dev/fleet': 'sd-webui' }, queue, gss, profiles);
+    assert.equal(d.queued, 1, 'q1 holds a session here, q2 on another fleet; q3 only waits (a Ready GameServer holds no session)');
+    assert.deepEqual(d.sightings?.map((x) => x.id).sort(), ['q1', 'q3'], "q1 once (the session's sighting); q2's session is another fleet's");
+  });
+
   it('reads a bad phase annotation as none', () => {
     const g = gs('a', 'f', 'Ready');
     g.metadata.annotations![sdkKey(SDK_ANNOTATION.phases)] = '{not json';

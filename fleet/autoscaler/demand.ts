@@ -80,15 +80,22 @@ function medianOf(xs: number[]): number | undefined {
 /**
  * The demand for `fleet` from views that are synced, given the labels its GameServers
  * get: a queued user counts when their profile has a selector matching those labels
- * (a profile several fleets serve counts for each); a session counts when its
- * GameServer belongs to the fleet. Pure.
+ * (a profile several fleets serve counts for each), unless they already hold the session
+ * their entry was for; a session counts when its GameServer belongs to the fleet. Pure.
  */
 export function demandOf(fleet: FleetRef, labels: Record<string, string>, queue: readonly QueueEntryLike[], gameServers: readonly GameServer[], profiles: readonly ProfileLike[]): DemandReading {
   const serving = new Set(profiles.filter((p) => p.selectors.some((s) => matchesLabels(labels, s))).map((p) => p.name));
   const sightings: { id: string; at: number }[] = [];
+  // A user just served from the queue holds an Allocated GameServer under their queue
+  // entry's session id until the entry is deleted: counted once, as the session.
+  const inSession = new Set<string>();
+  for (const gs of gameServers) {
+    const session = gs.metadata.annotations?.[ANNOTATION_SESSION];
+    if (session && gs.status?.state === 'Allocated') inSession.add(session);
+  }
   let queued = 0;
   for (const e of queue) {
-    if (!serving.has(e.profile)) continue;
+    if (!serving.has(e.profile) || (e.sessionId && inSession.has(e.sessionId))) continue;
     queued++;
     const at = Date.parse(e.queuedAt);
     if (Number.isFinite(at)) sightings.push({ id: e.sessionId || `queue:${e.queuedAt}`, at });
