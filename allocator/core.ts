@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -110,6 +111,8 @@ export class AllocatorCore {
   readonly k: KubeClients;
   readonly registry = new SessionRegistry();
   readonly fleet: FleetView;
+  /** A FleetAutoscaler of the namespace was added, changed or deleted (which fleets sdfleet's webhook sizes may have changed). */
+  readonly autoscalerChanges = new EventEmitter<{ change: [] }>();
   readonly queue: WaitQueue;
   readonly allocation: AllocationService;
   readonly traffic: TrafficRecorder;
@@ -161,15 +164,18 @@ export class AllocatorCore {
       },
     });
     const kick = (): void => void this.fleet.emit('change', undefined as never, undefined);
-    const small = (plural: string, group = 'agones.dev') => new ResilientInformer<KubernetesObject>({
-      kc: o.k.kc,
-      path: `/apis/${group}/v1/namespaces/${o.k.namespace}/${plural}`,
-      list: () => o.k.custom.listNamespacedCustomObject({ group, version: 'v1', namespace: o.k.namespace, plural }) as never,
-      log: o.log,
-      events: { onAdd: kick, onUpdate: kick, onDelete: kick },
-    });
+    const small = (plural: string, group = 'agones.dev', also?: () => void) => {
+      const changed = also ? (): void => (kick(), also()) : kick;
+      return new ResilientInformer<KubernetesObject>({
+        kc: o.k.kc,
+        path: `/apis/${group}/v1/namespaces/${o.k.namespace}/${plural}`,
+        list: () => o.k.custom.listNamespacedCustomObject({ group, version: 'v1', namespace: o.k.namespace, plural }) as never,
+        log: o.log,
+        events: { onAdd: changed, onUpdate: changed, onDelete: changed },
+      });
+    };
     this.#fleets = small('fleets');
-    this.#autoscalers = small('fleetautoscalers', 'autoscaling.agones.dev');
+    this.#autoscalers = small('fleetautoscalers', 'autoscaling.agones.dev', () => void this.autoscalerChanges.emit('change'));
     this.#leader = new LeaderWork({
       k: o.k, registry: this.registry, fleet: this.fleet, queue: this.queue, allocation: this.allocation, profiles: o.profiles,
       policy: o.policy, releaseTimeoutMs: o.releaseTimeoutMs ?? 300_000, log: o.log,
@@ -224,6 +230,11 @@ export class AllocatorCore {
    * by the server): the admin page shows it beside the FleetAutoscaler's status.
    */
   autoscalerReason: ((namespace: string, fleet: string) => string | undefined) | undefined;
+
+  /** The namespace's Fleets, by name, as the informer last saw them. */
+  fleetNames(): string[] {
+    return this.#fleets.list().flatMap((f) => (f.metadata?.name ? [f.metadata.name] : []));
+  }
 
   /** A Fleet's spec.replicas as the informer last saw it; undefined when unknown. */
   fleetSpecReplicas(name: string): number | undefined {

@@ -9,7 +9,7 @@ import { AutoscalerService } from '../fleet/autoscaler/service.ts';
 import { ConfigMapStore } from '../fleet/autoscaler/store.ts';
 import { WEBHOOK_PATH, webhookHandler } from '../fleet/autoscaler/webhook.ts';
 import type { GameServer } from '../fleet/agones/types.ts';
-import { ReleaseShrinker } from './sessions/release-shrink.ts';
+import { FleetResizer } from './sessions/fleet-resize.ts';
 import { sendError, errorHandler } from './api/errors.ts';
 import { apiRouter } from './api/routes.ts';
 import { AllocatorCore, type CoreOptions } from './core.ts';
@@ -114,20 +114,25 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
     core.autoscalerReason = (namespace, fleet) => autoscaler.status().find((x) => x.namespace === namespace && x.fleet === fleet)?.reason;
     const review = webhookHandler(autoscaler, log);
     app.post(WEBHOOK_PATH, (req, res) => review(req, res));
-    // Release-time shrink (fleet/autoscaler/README.md): the leader, as a session ends, lowers
-    // the Fleet's replicas by the freed slot when the policy would not refill it (only when
-    // the policy's `shrinkOnRelease` is on; otherwise the service answers undefined).
-    const shrinker = new ReleaseShrinker({
-      k: o.k, decide: (ref, fleet) => autoscaler.release(ref, fleet), specReplicas: (name) => core.fleetSpecReplicas(name),
+    // Between syncs (fleet/autoscaler/README.md): the leader, as a session ends, lowers the
+    // Fleet's replicas by the freed slot when the policy would not refill it, and as a user
+    // takes an instance or joins the queue, raises them when the policy wants more now
+    // (each only when the policy's `shrinkOnRelease` / `growOnArrival` is on; otherwise
+    // the service answers undefined).
+    const resizer = new FleetResizer({
+      k: o.k, decide: { release: (ref, fleet) => autoscaler.release(ref, fleet), arrival: (ref, fleet) => autoscaler.arrival(ref, fleet) },
+      specReplicas: (name) => core.fleetSpecReplicas(name), fleets: () => core.fleetNames(), queued: () => core.queue.entries().length,
       gameServers: () => core.fleet.all(), isLeader: () => core.isLeader, log: log.child({ part: 'autoscaler' }),
     });
     core.fleet.on('change', (gs: GameServer | undefined, prev) => {
       // The Fleet and FleetAutoscaler informers kick with no object; FleetView says a
       // deletion as (the last object, undefined).
       if (!gs?.metadata?.name) return;
-      if (core.fleet.get(gs.metadata.name) === undefined) void shrinker.changed(gs, undefined);
-      else void shrinker.changed(prev, gs);
+      if (core.fleet.get(gs.metadata.name) === undefined) void resizer.changed(gs, undefined);
+      else void resizer.changed(prev, gs);
     });
+    core.queue.on('change', () => void resizer.queueChanged());
+    core.autoscalerChanges.on('change', () => resizer.autoscalersChanged());
   }
 
   // Who is asking, once per request; a Set-Cookie when the identity layer renews or mints one.

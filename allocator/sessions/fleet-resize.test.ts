@@ -5,7 +5,7 @@ import type { GameServer } from '../../fleet/agones/types.ts';
 import { AutoscalerService } from '../../fleet/autoscaler/service.ts';
 import { MemoryStore } from '../../fleet/autoscaler/store.ts';
 import type { KubeClients } from '../kube/clients.ts';
-import { endedSessionFleet, fleetStatusOf, lowerFleetReplicas, ReleaseShrinker, sizedBySdfleet } from './release-shrink.ts';
+import { endedSessionFleet, FleetResizer, fleetStatusOf, setFleetReplicas, sizedBySdfleet, startedSessionFleet, type FleetResizerOptions } from './fleet-resize.ts';
 
 const gs = (name: string, state: string, extra: { deleting?: boolean; fleet?: string } = {}): GameServer => ({
   metadata: { name, namespace: 'default', labels: { 'agones.dev/fleet': extra.fleet ?? 'sd-webui' }, ...(extra.deleting ? { deletionTimestamp: '2024-01-08T10:00:00Z' } : {}) },
@@ -47,7 +47,12 @@ function fakeApi(replicas: number, autoscalers: unknown[] = [WEBHOOK_FAS]) {
   return { k, fleet, calls, bump, race: (f: () => void) => void (beforePatch = f) };
 }
 
-describe('release-time shrink, the allocator side', () => {
+/** A FleetResizer with quiet defaults: no queue, one fleet, the leader, silent. */
+function resizer(o: Partial<FleetResizerOptions> & Pick<FleetResizerOptions, 'k' | 'decide' | 'specReplicas' | 'gameServers'>): FleetResizer {
+  return new FleetResizer({ fleets: () => ['sd-webui'], queued: () => 0, isLeader: () => true, log: silentLogger(), ...o });
+}
+
+describe('release-time shrink and grow on arrival, the allocator side', () => {
   it('a session ends when its GameServer leaves Allocated', () => {
     const table: [GameServer | undefined, GameServer | undefined, string | undefined][] = [
       [gs('a', 'Allocated'), gs('a', 'Shutdown'), 'sd-webui'],
@@ -89,11 +94,14 @@ describe('release-time shrink, the allocator side', () => {
     const servers = [gs('a', 'Shutdown'), gs('b', 'Allocated')];
     const api = fakeApi(2);
     const seen: unknown[] = [];
-    const shrinker = new ReleaseShrinker({
-      k: api.k, specReplicas: () => api.fleet.spec.replicas, gameServers: () => servers, isLeader: () => true, log: silentLogger(),
-      decide: (_ref, f) => {
-        seen.push(f.status);
-        return Promise.resolve({ replicas: 1, shrink: f.status.replicas! < f.specReplicas, reason: 'test' });
+    const shrinker = resizer({
+      k: api.k, specReplicas: () => api.fleet.spec.replicas, gameServers: () => servers,
+      decide: {
+        release: (_ref, f) => {
+          seen.push(f.status);
+          return Promise.resolve({ replicas: 1, shrink: f.status.replicas! < f.specReplicas, reason: 'test' });
+        },
+        arrival: () => Promise.resolve(undefined),
       },
     });
     const done = shrinker.changed(gs('a', 'Allocated'), gs('a', 'Shutdown'));
@@ -106,25 +114,25 @@ describe('release-time shrink, the allocator side', () => {
 
   it('lowers spec.replicas only while it is the value decided against', async () => {
     const a = fakeApi(5);
-    assert.equal(await lowerFleetReplicas(a.k, 'sd-webui', 5, 4), 'lowered');
+    assert.equal(await setFleetReplicas(a.k, 'sd-webui', 5, 4), 'set');
     assert.equal(a.fleet.spec.replicas, 4);
     // Agones' sync wrote in between: its value stands.
     const b = fakeApi(7);
-    assert.equal(await lowerFleetReplicas(b.k, 'sd-webui', 5, 4), 'changed');
+    assert.equal(await setFleetReplicas(b.k, 'sd-webui', 5, 4), 'changed');
     assert.equal(b.fleet.spec.replicas, 7);
     assert.deepEqual(b.calls, ['get']);
     // A write lands between the read and the patch: 409, read again, theirs stands.
     const c = fakeApi(5);
     c.race(() => { c.fleet.spec.replicas = 9; c.bump(); });
-    assert.equal(await lowerFleetReplicas(c.k, 'sd-webui', 5, 4), 'changed');
+    assert.equal(await setFleetReplicas(c.k, 'sd-webui', 5, 4), 'changed');
     assert.equal(c.fleet.spec.replicas, 9);
     assert.deepEqual(c.calls, ['get', 'patch 4', 'get']);
     // Only the status changed in between: retried.
     const d = fakeApi(5);
     d.race(() => d.bump());
-    assert.equal(await lowerFleetReplicas(d.k, 'sd-webui', 5, 4), 'lowered');
+    assert.equal(await setFleetReplicas(d.k, 'sd-webui', 5, 4), 'set');
     assert.equal(d.fleet.spec.replicas, 4);
-    assert.equal(await lowerFleetReplicas(d.k, 'gone', 5, 4), 'gone');
+    assert.equal(await setFleetReplicas(d.k, 'gone', 5, 4), 'gone');
   });
 
   it('end to end over the autoscaler service: the last session of a quiet fleet ends, the slot is not refilled; on by default', async () => {
@@ -142,9 +150,9 @@ describe('release-time shrink, the allocator side', () => {
     let leader = true;
     const run = async (autoscalers?: unknown[]): Promise<ReturnType<typeof fakeApi>> => {
       const api = fakeApi(1, autoscalers);
-      const shrinker = new ReleaseShrinker({
-        k: api.k, decide: (ref, f) => service.release(ref, f), specReplicas: () => api.fleet.spec.replicas,
-        gameServers: () => servers, isLeader: () => leader, log: silentLogger(),
+      const shrinker = resizer({
+        k: api.k, decide: { release: (ref, f) => service.release(ref, f), arrival: (ref, f) => service.arrival(ref, f) }, specReplicas: () => api.fleet.spec.replicas,
+        gameServers: () => servers, isLeader: () => leader,
       });
       await shrinker.changed(gs('a', 'Allocated'), gs('a', 'Shutdown'));
       return api;
@@ -164,6 +172,116 @@ describe('release-time shrink, the allocator side', () => {
     store.policies.set('default', '');
     leader = false;
     assert.deepEqual((await run()).calls, [], 'only the leader acts');
+    await service.stop();
+  });
+
+  it('a GameServer is taken when it becomes Allocated', () => {
+    const table: [GameServer | undefined, GameServer | undefined, string | undefined][] = [
+      [gs('a', 'Ready'), gs('a', 'Allocated'), 'sd-webui'],
+      [undefined, gs('a', 'Allocated'), 'sd-webui'],
+      [gs('a', 'Allocated'), gs('a', 'Allocated'), undefined],
+      [gs('a', 'Ready'), gs('a', 'Allocated', { deleting: true }), undefined],
+      [gs('a', 'Starting'), gs('a', 'Ready'), undefined],
+      [gs('a', 'Allocated'), gs('a', 'Shutdown'), undefined],
+      [gs('a', 'Ready'), { ...gs('a', 'Allocated'), metadata: { name: 'a' } } as GameServer, undefined],
+    ];
+    for (const [prev, next, want] of table) assert.equal(startedSessionFleet(prev, next), want, `${prev?.status?.state ?? 'new'} → ${next?.status?.state}`);
+  });
+
+  it('grows: raised to what the policy wants, once per burst of arrivals, on a take or a queue that grew; only the leader, only a Fleet sdfleet sizes', async () => {
+    const api = fakeApi(2);
+    const servers = [gs('a', 'Allocated'), gs('b', 'Allocated')];
+    let queued = 0;
+    let leader = true;
+    let sized = true;
+    const asked: { spec: number; allocated: number | undefined }[] = [];
+    let release: () => void = () => undefined;
+    let hold = Promise.resolve();
+    const r = resizer({
+      k: api.k, specReplicas: () => api.fleet.spec.replicas, gameServers: () => servers, queued: () => queued,
+      isLeader: () => leader, sizedBySdfleet: () => Promise.resolve(sized),
+      decide: {
+        release: () => Promise.resolve(undefined),
+        arrival: async (_ref, f) => {
+          asked.push({ spec: f.specReplicas, allocated: f.status.allocatedReplicas });
+          await hold;
+          const want = (f.status.allocatedReplicas ?? 0) + queued + 1;
+          return { replicas: Math.max(want, f.specReplicas), grow: want > f.specReplicas, reason: 'test' };
+        },
+      },
+    });
+    // b was taken: 2 allocated, the policy wants one warm: 3.
+    await r.changed(gs('b', 'Ready'), gs('b', 'Allocated'));
+    assert.equal(api.fleet.spec.replicas, 3);
+    assert.deepEqual(asked, [{ spec: 2, allocated: 2 }]);
+    // A burst: while one check runs, the arrivals after it ask once more in all, not once each.
+    hold = new Promise((res) => (release = res));
+    servers.push(gs('c', 'Allocated'), gs('d', 'Allocated'), gs('e', 'Allocated'));
+    const first = r.changed(gs('c', 'Ready'), gs('c', 'Allocated'));
+    await new Promise((res) => setImmediate(res));
+    assert.equal(asked.length, 2, 'the check for c is running');
+    const burst = [first, r.changed(gs('d', 'Ready'), gs('d', 'Allocated')), r.changed(gs('e', 'Ready'), gs('e', 'Allocated'))];
+    release();
+    await Promise.all(burst);
+    assert.equal(asked.length, 3, `one check running, one after it for the rest: ${JSON.stringify(asked)}`);
+    assert.equal(api.fleet.spec.replicas, 6, '5 allocated + 1 warm');
+    // The queue grew by two: asked again; shrinking or unchanged: not asked.
+    queued = 2;
+    await r.queueChanged();
+    assert.equal(api.fleet.spec.replicas, 8);
+    assert.equal(asked.length, 4);
+    await r.queueChanged();
+    queued = 1;
+    await r.queueChanged();
+    assert.equal(asked.length, 4, 'the queue did not grow');
+    // Not a Fleet sdfleet sizes: no decision, nothing written.
+    sized = false;
+    queued = 3;
+    await r.queueChanged();
+    assert.equal(asked.length, 4);
+    assert.equal(api.fleet.spec.replicas, 8);
+    // A follower does nothing.
+    sized = true;
+    leader = false;
+    await r.changed(gs('f', 'Ready'), gs('f', 'Allocated'));
+    queued = 9;
+    await r.queueChanged();
+    assert.equal(asked.length, 4);
+    assert.deepEqual(api.calls.filter((c) => c.startsWith('patch')), ['patch 3', 'patch 6', 'patch 8']);
+  });
+
+  it('grow on arrival over the autoscaler service: a queue forms at a full fleet and the Fleet grows at once; on by default, off by setting', async () => {
+    const now = Date.UTC(2024, 0, 8, 10); // a Monday, 10:00
+    const servers = [gs('a', 'Allocated')];
+    const entries: { profile: string; sessionId: string; queuedAt: string }[] = [];
+    const store = new MemoryStore();
+    const service = new AutoscalerService({
+      views: {
+        synced: () => true, queue: { entries: () => entries }, gameServers: { all: () => servers },
+        profiles: [{ name: 'default', selectors: [{ matchLabels: { 'agones.dev/fleet': 'sd-webui' } }] }],
+        fleetLabels: () => Promise.resolve({}),
+      },
+      store, log: silentLogger(), now: () => now, saveEveryMs: 1e12, policyEveryMs: 0,
+    });
+    const run = async (): Promise<ReturnType<typeof fakeApi>> => {
+      const api = fakeApi(1);
+      const r = resizer({
+        k: api.k, decide: { release: (ref, f) => service.release(ref, f), arrival: (ref, f) => service.arrival(ref, f) },
+        specReplicas: () => api.fleet.spec.replicas, gameServers: () => servers, queued: () => entries.length,
+      });
+      const at = new Date(now).toISOString();
+      entries.push({ profile: 'default', sessionId: 's-1', queuedAt: at }, { profile: 'default', sessionId: 's-2', queuedAt: at });
+      await r.queueChanged();
+      entries.length = 0;
+      return api;
+    };
+    const on = await run();
+    assert.ok(on.fleet.spec.replicas >= 3, `1 allocated + 2 queued at least: ${on.fleet.spec.replicas}`);
+    assert.deepEqual(on.calls, ['list fleetautoscalers', 'get', `patch ${on.fleet.spec.replicas}`]);
+    store.policies.set('default', 'growOnArrival: false\n');
+    const off = await run();
+    assert.equal(off.fleet.spec.replicas, 1, 'growOnArrival off: left to the sync');
+    assert.deepEqual(off.calls, ['list fleetautoscalers'], 'off: the policy answers nothing, nothing is written');
     await service.stop();
   });
 });

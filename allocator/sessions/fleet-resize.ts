@@ -1,13 +1,19 @@
 /**
- * Release-time shrink, the allocator's side (fleet/autoscaler/release.ts; the design and
- * its races in fleet/autoscaler/README.md). When the leader sees a GameServer of a fleet
- * leave Allocated (Shutdown, Unhealthy, Error, or deleted), it asks the autoscaler
- * whether the freed slot should be refilled and, when not, lowers the Fleet's
- * spec.replicas by one, conditionally on the value it decided against.
+ * The allocator's side of the autoscaler's two event-driven steps (fleet/autoscaler/
+ * README.md; the design and its races there): release-time shrink (release.ts) and grow
+ * on arrival (grow.ts). Between syncs, the leader asks the autoscaler about a Fleet the
+ * moment its demand changes, and writes spec.replicas conditionally on the value it
+ * decided against:
+ * - a GameServer of a fleet leaves Allocated (Shutdown, Unhealthy, Error, or deleted):
+ *   when the freed slot should not be refilled, spec.replicas is lowered by one;
+ * - a GameServer of a fleet becomes Allocated, or someone joins the queue: when the
+ *   policy wants more than spec.replicas, they are raised to it now, not at the next sync.
+ * Only for a Fleet that sdfleet's webhook sizes; one change at a time per fleet.
  */
 import type { GameServer } from '../../fleet/agones/types.ts';
 import { LABEL_FLEET } from '../../fleet/agones/types.ts';
 import type { ReviewStatus } from '../../fleet/autoscaler/policy.ts';
+import type { ArrivalGrow } from '../../fleet/autoscaler/grow.ts';
 import type { ReleaseShrink } from '../../fleet/autoscaler/release.ts';
 import { WEBHOOK_PATH } from '../../fleet/autoscaler/webhook.ts';
 import type { Logger } from '../../common/log.ts';
@@ -33,6 +39,12 @@ export function endedSessionFleet(prev: GameServer | undefined, next: GameServer
   return undefined;
 }
 
+/** The fleet whose GameServer was just taken: `prev` → `next` becomes Allocated; else undefined. Pure. */
+export function startedSessionFleet(prev: GameServer | undefined, next: GameServer | undefined): string | undefined {
+  if (next?.status?.state !== 'Allocated' || next.metadata.deletionTimestamp || prev?.status?.state === 'Allocated') return undefined;
+  return next.metadata.labels?.[LABEL_FLEET] || undefined;
+}
+
 /** The Fleet's status as its controller counts it: GameServers neither over nor being deleted. Pure. */
 export function fleetStatusOf(fleet: string, gameServers: readonly GameServer[]): Required<ReviewStatus> {
   const st = { replicas: 0, readyReplicas: 0, reservedReplicas: 0, allocatedReplicas: 0 };
@@ -53,8 +65,8 @@ interface FleetAutoscalerObject {
 /**
  * Whether the FleetAutoscaler sizes `fleet` with sdfleet's demand-aware webhook (the
  * Webhook policy at WEBHOOK_PATH, by URL or service reference). Only such a Fleet is
- * lowered at a release: a Fleet with fixed replicas, the Buffer policy or another webhook
- * would never be raised again by this policy. Pure.
+ * resized between syncs: a Fleet with fixed replicas, the Buffer policy or another
+ * webhook would never be set back by this policy. Pure.
  */
 export function sizedBySdfleet(fas: FleetAutoscalerObject, fleet: string): boolean {
   const spec = fas.spec;
@@ -79,7 +91,7 @@ export async function fleetSizedBySdfleet(k: Pick<KubeClients, 'custom' | 'names
   return (list.items ?? []).some((f) => sizedBySdfleet(f, fleet));
 }
 
-export type LowerResult = 'lowered' | 'changed' | 'conflict' | 'gone';
+export type SetResult = 'set' | 'changed' | 'conflict' | 'gone';
 
 interface FleetObject {
   metadata?: { resourceVersion?: string };
@@ -92,7 +104,7 @@ interface FleetObject {
  * replica, an admin) makes it fail with 409; it is read again and, when spec.replicas
  * is no longer `from`, the other write stands ('changed'). A status-only change is retried.
  */
-export async function lowerFleetReplicas(k: Pick<KubeClients, 'custom' | 'namespace'>, fleet: string, from: number, to: number, attempts = 3): Promise<LowerResult> {
+export async function setFleetReplicas(k: Pick<KubeClients, 'custom' | 'namespace'>, fleet: string, from: number, to: number, attempts = 3): Promise<SetResult> {
   for (let i = 0; i < attempts; i++) {
     let f: FleetObject;
     try {
@@ -107,7 +119,7 @@ export async function lowerFleetReplicas(k: Pick<KubeClients, 'custom' | 'namesp
         { ...AGONES, namespace: k.namespace, plural: 'fleets', name: fleet, body: { metadata: { resourceVersion: f.metadata.resourceVersion }, spec: { replicas: to } } },
         mergePatch,
       );
-      return 'lowered';
+      return 'set';
     } catch (err) {
       if (statusOf(err) === 404) return 'gone';
       if (statusOf(err) !== 409) throw err;
@@ -116,39 +128,78 @@ export async function lowerFleetReplicas(k: Pick<KubeClients, 'custom' | 'namesp
   return 'conflict';
 }
 
-export interface ReleaseShrinkerOptions {
+/** How long a fleet's "sized by sdfleet's webhook" is trusted before its FleetAutoscalers are listed again. */
+const SIZED_TTL_MS = 30_000;
+
+type FleetStatusNow = Required<ReviewStatus>;
+
+export interface FleetResizerOptions {
   k: Pick<KubeClients, 'custom' | 'namespace'>;
-  /** The autoscaler's decision (AutoscalerService.release). */
-  decide: (ref: { namespace: string; name: string }, fleet: { specReplicas: number; status: ReviewStatus }) => Promise<ReleaseShrink | undefined>;
+  /** The autoscaler's decisions (AutoscalerService.release and .arrival); undefined: that step is off for the fleet. */
+  decide: {
+    release: (ref: { namespace: string; name: string }, fleet: { specReplicas: number; status: ReviewStatus }) => Promise<ReleaseShrink | undefined>;
+    arrival: (ref: { namespace: string; name: string }, fleet: { specReplicas: number; status: ReviewStatus }) => Promise<ArrivalGrow | undefined>;
+  };
   /** The fleet's spec.replicas from the informer's cache; undefined when unknown. */
   specReplicas: (fleet: string) => number | undefined;
+  /** The namespace's Fleets (a queue join may concern any of them). */
+  fleets: () => readonly string[];
   /** Every GameServer of the namespace as last seen. */
   gameServers: () => readonly GameServer[];
-  /** Only the leader acts (one PATCH per release, not one per replica). */
+  /** Users waiting in the queue, all profiles. */
+  queued: () => number;
+  /** Only the leader acts (one PATCH per change, not one per replica). */
   isLeader: () => boolean;
-  /** Whether the fleet is sized by sdfleet's webhook; default: its FleetAutoscalers read through `k` (fleetSizedBySdfleet). */
+  /** Whether the fleet is sized by sdfleet's webhook; default: its FleetAutoscalers read through `k` (fleetSizedBySdfleet), trusted 30 s. */
   sizedBySdfleet?: (fleet: string) => Promise<boolean>;
   log: Logger;
+  now?: () => number;
 }
 
-/** Feeds on the GameServer informer's changes; one release at a time per fleet. */
-export class ReleaseShrinker {
-  readonly #o: ReleaseShrinkerOptions;
+/** Feeds on the GameServer and queue informers' changes; one resize at a time per fleet. */
+export class FleetResizer {
+  readonly #o: FleetResizerOptions;
   readonly #busy = new Map<string, Promise<void>>();
+  /** Fleets with a grow check queued and not started: a burst of arrivals asks once more, not once each. */
+  readonly #growQueued = new Set<string>();
+  readonly #sized = new Map<string, { sized: Promise<boolean>; at: number }>();
+  #queued = 0;
 
-  constructor(o: ReleaseShrinkerOptions) {
+  constructor(o: FleetResizerOptions) {
     this.#o = o;
   }
 
-  /** A GameServer changed (`next` undefined: deleted). Resolves when any shrink it caused is done. */
+  /** A GameServer changed (`next` undefined: deleted). Resolves when any resize it caused is done. */
   changed(prev: GameServer | undefined, next: GameServer | undefined): Promise<void> {
-    const fleet = endedSessionFleet(prev, next);
-    if (!fleet || !this.#o.isLeader()) return Promise.resolve();
-    // The Fleet as it is right after the release, counted now: the Fleet controller saw the
-    // same change and its replacement is the informer's next event (or in the same chunk);
-    // counted later, the replacement would read as "the Fleet would not refill".
-    const status = fleetStatusOf(fleet, this.#o.gameServers());
-    const run = (this.#busy.get(fleet) ?? Promise.resolve()).then(() => this.#shrink(fleet, status));
+    if (!this.#o.isLeader()) return Promise.resolve();
+    const ended = endedSessionFleet(prev, next);
+    if (ended) {
+      // The Fleet as it is right after the release, counted now: the Fleet controller saw the
+      // same change and its replacement is the informer's next event (or in the same chunk);
+      // counted later, the replacement would read as "the Fleet would not refill".
+      const status = fleetStatusOf(ended, this.#o.gameServers());
+      return this.#serial(ended, () => this.#shrink(ended, status));
+    }
+    const started = startedSessionFleet(prev, next);
+    return started ? this.#grow(started) : Promise.resolve();
+  }
+
+  /** A FleetAutoscaler changed: which fleets sdfleet's webhook sizes is read again when next needed. */
+  autoscalersChanged(): void {
+    this.#sized.clear();
+  }
+
+  /** The queue changed: when it grew, every fleet sdfleet sizes is asked whether to grow. */
+  queueChanged(): Promise<void> {
+    const n = this.#o.queued();
+    const grew = n > this.#queued;
+    this.#queued = n;
+    if (!grew || !this.#o.isLeader()) return Promise.resolve();
+    return Promise.all(this.#o.fleets().map((f) => this.#grow(f))).then(() => undefined);
+  }
+
+  #serial(fleet: string, work: () => Promise<void>): Promise<void> {
+    const run = (this.#busy.get(fleet) ?? Promise.resolve()).then(work);
     const tracked = run.finally(() => {
       if (this.#busy.get(fleet) === tracked) this.#busy.delete(fleet);
     });
@@ -156,22 +207,61 @@ export class ReleaseShrinker {
     return tracked;
   }
 
-  async #shrink(fleet: string, status: Required<ReviewStatus>): Promise<void> {
+  #grow(fleet: string): Promise<void> {
+    if (this.#growQueued.has(fleet)) return this.#busy.get(fleet) ?? Promise.resolve();
+    this.#growQueued.add(fleet);
+    return this.#serial(fleet, async () => {
+      this.#growQueued.delete(fleet);
+      await this.#raise(fleet);
+    });
+  }
+
+  #isSized(fleet: string): Promise<boolean> {
+    const o = this.#o;
+    if (o.sizedBySdfleet) return o.sizedBySdfleet(fleet);
+    const now = (o.now ?? Date.now)();
+    const hit = this.#sized.get(fleet);
+    if (hit && now - hit.at < SIZED_TTL_MS) return hit.sized;
+    const sized = fleetSizedBySdfleet(o.k, fleet);
+    this.#sized.set(fleet, { sized, at: now });
+    sized.catch(() => this.#sized.delete(fleet));
+    return sized;
+  }
+
+  async #shrink(fleet: string, status: FleetStatusNow): Promise<void> {
     const o = this.#o;
     try {
       const spec = o.specReplicas(fleet);
       if (spec === undefined) return;
-      const r = await o.decide({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status });
+      const r = await o.decide.release({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status });
       if (!r?.shrink) return;
-      if (!(await (o.sizedBySdfleet ?? ((f) => fleetSizedBySdfleet(o.k, f)))(fleet))) {
+      if (!(await this.#isSized(fleet))) {
         o.log.debug({ fleet }, "release-time shrink: not sdfleet's webhook's Fleet (no Webhook FleetAutoscaler at its path); left as it is");
         return;
       }
-      const result = await lowerFleetReplicas(o.k, fleet, spec, r.replicas);
-      o.log[result === 'lowered' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `release-time shrink: ${result}`);
+      const result = await setFleetReplicas(o.k, fleet, spec, r.replicas);
+      o.log[result === 'set' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `release-time shrink: ${result === 'set' ? 'lowered' : result}`);
     } catch (err) {
       // The Fleet refills as Agones would; the next sync corrects it.
       o.log.warn({ fleet, err: errorMessage(err) }, 'release-time shrink failed; left to the sync');
+    }
+  }
+
+  async #raise(fleet: string): Promise<void> {
+    const o = this.#o;
+    try {
+      const spec = o.specReplicas(fleet);
+      if (spec === undefined) return;
+      // Listed (and cached) first: a Fleet no FleetAutoscaler of sdfleet's sizes costs no decision.
+      if (!(await this.#isSized(fleet))) return;
+      const status = fleetStatusOf(fleet, o.gameServers());
+      const r = await o.decide.arrival({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status });
+      if (!r?.grow) return;
+      const result = await setFleetReplicas(o.k, fleet, spec, r.replicas);
+      o.log[result === 'set' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `grow on arrival: ${result === 'set' ? 'raised' : result}`);
+    } catch (err) {
+      // The next sync grows it.
+      o.log.warn({ fleet, err: errorMessage(err) }, 'grow on arrival failed; left to the sync');
     }
   }
 }

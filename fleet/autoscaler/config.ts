@@ -63,6 +63,14 @@ export interface PolicyConfig {
    * the next sync would delete. Default true.
    */
   shrinkOnRelease: boolean;
+  /**
+   * Grow on arrival (grow.ts): when a user arrives (takes an instance or joins the queue),
+   * the allocator asks this policy at once and raises the Fleet's replicas when it wants
+   * more, instead of waiting for the next sync. A taken instance is then replaced a cold
+   * start after it was taken, not a cold start plus half a sync, and the buffer is sized
+   * for that shorter lead. Default true.
+   */
+  growOnArrival: boolean;
 }
 
 export const POLICY_DEFAULTS: Readonly<PolicyConfig> = Object.freeze({
@@ -82,6 +90,7 @@ export const POLICY_DEFAULTS: Readonly<PolicyConfig> = Object.freeze({
   schedule: [],
   fallbackBuffer: 2,
   shrinkOnRelease: true,
+  growOnArrival: true,
 });
 
 const whole = z.number().int().min(0);
@@ -114,6 +123,7 @@ const configSchema = z.object({
   schedule: z.array(ruleSchema).max(100),
   fallbackBuffer: whole,
   shrinkOnRelease: z.boolean(),
+  growOnArrival: z.boolean(),
 }).partial().strict();
 
 /** Settings as written, defaults filled in; throws naming the field and what it takes. */

@@ -214,11 +214,23 @@ const cases: Case[] = [
     demand: { queued: 0, arrivals: spread(10, NOW - H, NOW), coldStartMs: 600_000 },
     want: (d) => {
       assert.equal(d.signals!.coldStartMeasured, true);
-      assert.equal(d.signals!.leadSeconds, 615);
+      assert.equal(d.signals!.leadSeconds, 600, 'the cold start alone: the allocator grows the Fleet on arrival (the default)');
       assert.doesNotMatch(d.reason, /assumed/);
       const assumed = decide({ replicas: 0, allocatedReplicas: 0 }, { queued: 0, arrivals: spread(10, NOW - H, NOW), now: NOW });
       assert.match(assumed.reason, /cold start assumed 180 s/);
       assert.ok(d.signals!.warm > assumed.signals!.warm, 'a longer lead asks for more warm ones');
+    },
+  },
+  {
+    name: 'grow on arrival off: a taken instance waits for the next sync, so the lead adds half a sync and more are kept warm',
+    status: { replicas: 0, allocatedReplicas: 0 },
+    demand: { queued: 0, arrivals: spread(40, NOW - H, NOW), coldStartMs: 180_000, syncMs: 120_000 },
+    config: { growOnArrival: false },
+    want: (d) => {
+      assert.equal(d.signals!.leadSeconds, 240);
+      const growing = decide({ replicas: 0, allocatedReplicas: 0 }, { queued: 0, arrivals: spread(40, NOW - H, NOW), coldStartMs: 180_000, syncMs: 120_000, now: NOW });
+      assert.equal(growing.signals!.leadSeconds, 180);
+      assert.ok(d.signals!.warm > growing.signals!.warm, `a longer lead asks for more warm ones (${d.signals!.warm} vs ${growing.signals!.warm})`);
     },
   },
   {

@@ -5,8 +5,8 @@
  *
  *   replicas = allocated + reserved + queued (that fit under max) + warm
  *
- * warm = the instances worth keeping for the arrivals expected within a lead time (sync +
- * cold start), from the recent arrival rate and the day profile (buffer-math.ts), held
+ * warm = the instances worth keeping for the arrivals expected within a lead time (the
+ * cold start, plus half a sync unless the allocator grows the Fleet on arrival), from the recent arrival rate and the day profile (buffer-math.ts), held
  * for the scale-down delay, capped by the idle cap, floored by minWarm and the schedule;
  * then min/max and the schedule's minReplicas. Never below allocated + the queued users
  * that can be served. When the queue or the arrivals are unknown it does what Agones'
@@ -235,8 +235,9 @@ export function decideReplicas(review: ReviewInput, demand: Demand, history: His
   const coldMs = measured ? demand.coldStartMs! : c.coldStartSeconds * 1000;
   if (!measured) notes.push(`cold start assumed ${c.coldStartSeconds} s (none measured yet)`);
   const syncMs = typeof demand.syncMs === 'number' && demand.syncMs >= 1000 && demand.syncMs <= 3_600_000 ? demand.syncMs : c.syncSeconds * 1000;
-  // A taken instance is replaced at the next sync, on average half an interval later.
-  const leadMs = coldMs + syncMs / 2;
+  // A taken instance is replaced at once when the allocator grows the Fleet on arrival;
+  // else at the next sync, on average half an interval later.
+  const leadMs = coldMs + (c.growOnArrival ? 0 : syncMs / 2);
   const profile = c.useProfile && history.profile && history.profile.timeZone === policy.clock.timeZone ? history.profile : undefined;
   if (c.useProfile && !history.profile) notes.push('no day profile learned yet');
   if (c.useProfile && history.profile && history.profile.timeZone !== policy.clock.timeZone) notes.push(`day profile ignored: learned in ${history.profile.timeZone}, the policy is in ${policy.clock.timeZone}`);

@@ -12,6 +12,7 @@ import { ArrivalHistory, parseStoredHistory } from './arrival-history.ts';
 import { compilePolicy, policyForFleet, POLICY_DEFAULTS, retentionMsFor, type CompiledPolicy, type PolicyConfig } from './config.ts';
 import { readDemand, type DemandReading, type DemandViews, type FleetRef } from './demand.ts';
 import { decideReplicas, type Decision, type ReviewStatus } from './policy.ts';
+import { growOnArrival, type ArrivalGrow } from './grow.ts';
 import { shrinkOnRelease, type ReleaseShrink } from './release.ts';
 import { parseReview, reviewResponse } from './review.ts';
 import type { AutoscalerStore } from './store.ts';
@@ -141,14 +142,39 @@ export class AutoscalerService {
    * demand and history as a review; undefined when the fleet's settings leave
    * `shrinkOnRelease` off. It decides only: the caller writes the Fleet.
    */
-  async release(ref: FleetRef, fleet: { specReplicas: number; status: ReviewStatus }): Promise<ReleaseShrink | undefined> {
+  release(ref: FleetRef, fleet: { specReplicas: number; status: ReviewStatus }): Promise<ReleaseShrink | undefined> {
+    return this.#between(ref, fleet, 'shrinkOnRelease', 'session ended', (decision) => {
+      const r = shrinkOnRelease({ specReplicas: fleet.specReplicas, liveAfter: fleet.status.replicas ?? -1, decision });
+      return { r, act: r.shrink };
+    });
+  }
+
+  /**
+   * Grow on arrival (grow.ts): asked by the allocator when a user took one of the fleet's
+   * instances or joined a queue it serves, with the Fleet's spec.replicas as read and its
+   * status now. The same decideReplicas, over the same demand and history as a review;
+   * undefined when the fleet's settings leave `growOnArrival` off. It decides only: the
+   * caller writes the Fleet.
+   */
+  arrival(ref: FleetRef, fleet: { specReplicas: number; status: ReviewStatus }): Promise<ArrivalGrow | undefined> {
+    return this.#between(ref, fleet, 'growOnArrival', 'arrival', (decision) => {
+      const r = growOnArrival({ specReplicas: fleet.specReplicas, decision });
+      return { r, act: r.grow };
+    });
+  }
+
+  /** A step between syncs: when `setting` is on, the decision now, judged by `judge`, logged. */
+  async #between<R extends { replicas: number; reason: string }>(
+    ref: FleetRef, fleet: { specReplicas: number; status: ReviewStatus }, setting: 'shrinkOnRelease' | 'growOnArrival', what: string,
+    judge: (d: Decision) => { r: R; act: boolean },
+  ): Promise<R | undefined> {
     const st = this.#fleet(ref);
     const now = this.#now();
     const policy = await this.#policy(ref);
-    if (!policy.compiled.config.shrinkOnRelease) return undefined;
+    if (!policy.compiled.config[setting]) return undefined;
     const { decision } = await this.#decide(st, fleet.status, now);
-    const r = shrinkOnRelease({ specReplicas: fleet.specReplicas, liveAfter: fleet.status.replicas ?? -1, decision });
-    this.#o.log[r.shrink ? 'info' : 'debug']({ fleet: `${ref.namespace}/${ref.name}`, replicas: r.replicas, from: fleet.specReplicas, code: decision.code }, `autoscaler: session ended: ${r.reason}; ${decision.reason}`);
+    const { r, act } = judge(decision);
+    this.#o.log[act ? 'info' : 'debug']({ fleet: `${ref.namespace}/${ref.name}`, replicas: r.replicas, from: fleet.specReplicas, code: decision.code }, `autoscaler: ${what}: ${r.reason}; ${decision.reason}`);
     return r;
   }
 

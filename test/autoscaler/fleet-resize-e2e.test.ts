@@ -1,14 +1,16 @@
 /**
- * Release-time shrink (fleet/autoscaler/README.md, `shrinkOnRelease`) end to end: the
- * embedded control plane (real API, Agones controllers; a FakeRunner that starts no
- * process, each GameServer Ready as soon as it runs), the allocator as the leader serving
- * the Webhook FleetAutoscaler, and users over its REST API. A user's session is released
+ * The autoscaler's steps between syncs (fleet/autoscaler/README.md) end to end: release-
+ * time shrink (`shrinkOnRelease`) and grow on arrival (`growOnArrival`). The embedded
+ * control plane (real API, Agones controllers; a FakeRunner that starts no process, each
+ * GameServer Ready as soon as it runs), the allocator as the leader serving the Webhook
+ * FleetAutoscaler, and users over its REST API. A user's session is released
  * (DELETE /sessions/{id}), the "wrapper" (this test) calls Shutdown as the real one does
- * after the release annotation, and the Fleet either refills the slot or not.
+ * after the release annotation, and the Fleet either refills the slot or not; users take
+ * instances or queue, and the Fleet grows at once or waits for the sync.
  *
  * The FleetAutoscaler syncs once when created and then only every hour: whatever happens
- * to the Fleet after the release within these tests is the release-time shrink's doing
- * (or Agones' refill), never the sync's.
+ * to the Fleet after that within these tests is the allocator's doing (or Agones'
+ * refill), never the sync's.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -54,7 +56,7 @@ interface Setup {
  * the policy ConfigMap, the allocator (the leader) and a Webhook FleetAutoscaler on it.
  */
 async function setUp(replicas: number, policyYaml: string): Promise<Setup> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'sdfleet-release-shrink-'));
+  const dataDir = await mkdtemp(join(tmpdir(), 'sdfleet-fleet-resize-'));
   closers.push(() => rm(dataDir, { recursive: true, force: true }));
   await mkdir(join(dataDir, 'lib'), { recursive: true });
   await writeFile(join(dataDir, 'lib', '.sdfleet-ready'), JSON.stringify({ image: 'local', version: 'local', mountedAt: new Date().toISOString() }));
@@ -249,7 +251,8 @@ describe('release-time shrink, end to end (embedded control plane, allocator as 
   });
 
   it('on, but a user is queued: the policy wants the slot, the replicas stay and the queued user gets the replacement', async () => {
-    const s = await setUp(2, QUIET);
+    // Grow on arrival off: it would raise the Fleet for the waiter at once (tested below).
+    const s = await setUp(2, `${QUIET}growOnArrival: false\n`);
     const [, leaver] = await sessions(s, ['holder', 'leaver']);
     await webhookAutoscaler(s, 2);
     // The next sync is an hour away: the waiter stays queued until a slot frees.
@@ -279,5 +282,51 @@ describe('release-time shrink, end to end (embedded control plane, allocator as 
     await assertRefilled(s, at);
     assert.equal(lines(s, /session ended: the policy wants 1 of 2/).length, 1, lines(s, /session ended/).join(' | '));
     assert.equal(lines(s, /not sdfleet's webhook's Fleet/).length, 1);
+  });
+});
+
+describe('grow on arrival, end to end (embedded control plane, allocator as leader, Webhook policy syncing hourly)', () => {
+  /** Users who queue at a full Fleet of 1 (its holder's), after the FleetAutoscaler's first sync. */
+  async function queueAtFullFleet(policyYaml: string, names: string[]): Promise<{ s: Setup; waiters: Browser[] }> {
+    const s = await setUp(1, policyYaml);
+    await sessions(s, ['holder']);
+    await webhookAutoscaler(s, 1);
+    const waiters: Browser[] = [];
+    for (const name of names) {
+      const w = await s.browser(name);
+      const r = await w.start();
+      assert.ok(r.status === 202 || r.status === 201, `${name}: ${r.status} ${JSON.stringify(r.body)}`);
+      waiters.push(w);
+    }
+    return { s, waiters };
+  }
+  const served = (w: Browser) => until(() => w.api<{ session?: { state: string } }>('GET', '/sessions/me'), (r) => r.body.session?.state === 'active', 10_000, 'served');
+
+  it('on (the default): users queue at a full Fleet, which grows at once, not at the next sync, and they are served', async () => {
+    const { s, waiters } = await queueAtFullFleet(QUIET, ['w1', 'w2']);
+    for (const w of waiters) await served(w);
+    assert.equal(s.specReplicas(), 3, '1 holder + 2 who queued');
+    assert.ok(lines(s, /grow on arrival: raised/).length >= 1, lines(s, /arrival/).join(' | '));
+    assert.ok(lines(s, /autoscaler: arrival: the policy wants \d+ of \d+ \(queue\)/).length >= 1, lines(s, /arrival/).join(' | '));
+  });
+
+  it('off (growOnArrival: false): the same users wait for the next sync', async () => {
+    const { s, waiters } = await queueAtFullFleet(`${QUIET}growOnArrival: false\n`, ['w1']);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    assert.equal(s.specReplicas(), 1, 'nothing grows the Fleet before the sync');
+    const me = await waiters[0]!.api<{ queue?: { position: number } }>('GET', '/sessions/me');
+    assert.equal(me.body.queue?.position, 1, 'still waiting');
+    assert.deepEqual(lines(s, /grow on arrival|autoscaler: arrival/), [], 'nothing asked: the setting is off');
+  });
+
+  it('on: the last warm one is taken and its replacement starts at the take', async () => {
+    // One warm instance wanted at any time; the Fleet holds just that one.
+    const s = await setUp(1, 'maxReplicas: 6\nminWarm: 1\nmaxWarm: 1\n');
+    await webhookAutoscaler(s, 1);
+    const taker = await sessions(s, ['taker']);
+    await until(() => s.specReplicas(), (r) => r === 2, 5000, 'grown from 1 to 2 at the take');
+    await until(() => s.live().filter((g) => g.status?.state === 'Ready').length, (n) => n === 1, 5000, 'a new warm one Ready');
+    assert.deepEqual(s.live().filter((g) => g.status?.state === 'Allocated').map((g) => g.metadata.name), [taker[0]!.instance]);
+    assert.equal(lines(s, /grow on arrival: raised/).length, 1, lines(s, /arrival/).join(' | '));
   });
 });

@@ -25,9 +25,10 @@ describe('bench autoscaler', () => {
     for (const p of run.policies) assert.equal(p.served + p.unserved, p.sessions);
     const text = autoscalerReport(r);
     assert.match(text, /\| sdfleet \| \d+ \| 0 \| \d+\.\d \|/);
-    assert.match(text, /sdfleet's [\d.]+ idle GPU-h: [\d.]+ starting and [\d.]+ Ready for the instances users took, [\d.]+ on ones scaled away unused \([\d.]+ of it Ready\), [\d.]+ still warm at the end; [\d.]+ of it outside 08:00–19:00; \d+ session ends not refilled \(release-time shrink\)\./);
+    assert.match(text, /sdfleet's [\d.]+ idle GPU-h: [\d.]+ starting and [\d.]+ Ready for the instances users took, [\d.]+ on ones scaled away unused \([\d.]+ of it Ready\), [\d.]+ still warm at the end; [\d.]+ of it outside 08:00–19:00; \d+ session ends not refilled \(release-time shrink\); \d+ arrivals grew the Fleet at once \(grow on arrival\)\./);
     const sd = run.policies.find((p) => p.name === 'sdfleet')!;
     assert.ok(sd.releaseShrinks > 0, 'release-time shrink is on by default');
+    assert.ok(sd.arrivalGrows > 0, 'grow on arrival is on by default');
     assert.ok(Math.abs(Object.values(sd.idleBy).reduce((a, x) => a + x, 0) - sd.idleGpuHours) < 1e-6);
     assert.match(text, /sdfleet: [\d.]+ % warm at [\d.]+× the idle GPU-hours of buffer:\d+ .*goal ≥ 99 % at ≤ 0\.5×: (met|not met)\./);
   });

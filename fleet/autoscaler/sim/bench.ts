@@ -89,7 +89,7 @@ const row = (r: SimResult): PolicyRow => ({
   waitP50: r.waitP50, waitP95: r.waitP95, waitP99: r.waitP99, waitMax: r.waitMax,
   gpuHours: r.gpuHours, idleGpuHours: r.idleGpuHours, busyGpuHours: r.busyGpuHours, startingGpuHours: r.startingGpuHours,
   idleBy: r.idleBy, idleByHour: r.idleByHour,
-  created: r.created, releaseShrinks: r.releaseShrinks, hoursAtZero: r.hoursAtZero, peakReplicas: r.peakReplicas,
+  created: r.created, releaseShrinks: r.releaseShrinks, arrivalGrows: r.arrivalGrows, hoursAtZero: r.hoursAtZero, peakReplicas: r.peakReplicas,
 });
 
 export async function runAutoscalerBench(o: AutoscalerBenchOptions): Promise<AutoscalerBenchResult> {
@@ -167,5 +167,6 @@ function idleLine(p: PolicyRow): string {
   return `${p.name}'s ${f(p.idleGpuHours)} idle GPU-h: ${f(b.servedStarting)} starting and ${f(b.servedReady)} Ready for the instances users took, ` +
     `${f(b.droppedStarting + b.droppedReady)} on ones scaled away unused (${f(b.droppedReady)} of it Ready), ${f(b.leftWarm)} still warm at the end; ` +
     `${f(nightIdle(p.idleByHour))} of it outside 08:00–19:00` +
-    (p.releaseShrinks > 0 ? `; ${p.releaseShrinks} session ends not refilled (release-time shrink).` : '.');
+    (p.releaseShrinks > 0 ? `; ${p.releaseShrinks} session ends not refilled (release-time shrink)` : '') +
+    (p.arrivalGrows > 0 ? `; ${p.arrivalGrows} arrivals grew the Fleet at once (grow on arrival)` : '') + '.';
 }

@@ -7,6 +7,7 @@ import { applyBuffer } from '../../control-plane/controllers/autoscaler-decision
 import { ArrivalHistory } from '../arrival-history.ts';
 import { compilePolicy, parseKeyValues, parsePolicyConfig, POLICY_DEFAULTS, retentionMsFor, type PolicyConfig } from '../config.ts';
 import { decideReplicas, type Decision } from '../policy.ts';
+import { growOnArrival } from '../grow.ts';
 import { shrinkOnRelease } from '../release.ts';
 import { emptyProfile, learn, type DayProfile } from '../profile.ts';
 import type { SimPolicy } from './simulate.ts';
@@ -36,7 +37,7 @@ export function sdfleetPolicy(o: SdfleetSimOptions): SimPolicy {
   const compiled = compilePolicy(o.config);
   const history = new ArrivalHistory({ clock: compiled.clock, retentionMs: retentionMsFor(o.config), knownSince: o.startMs - retentionMsFor(o.config) });
   if (o.profile) history.setProfile(o.profile);
-  // The webhook's decision at a sync and at a release alike.
+  // The webhook's decision at a sync, at an arrival and at a release alike.
   const decideNow = (review: Parameters<SimPolicy['decide']>[0], demand: Parameters<SimPolicy['decide']>[1]): Decision => {
     history.advance(demand.now);
     return decideReplicas(review, { ...demand, arrivals: history.arrivals, arrivalsSince: history.knownSince }, history.history(), compiled);
@@ -49,6 +50,9 @@ export function sdfleetPolicy(o: SdfleetSimOptions): SimPolicy {
       o.onDecision?.(d, demand.now);
       return d.replicas;
     },
+    ...(o.config.growOnArrival ? {
+      arrival: (review, demand, specReplicas) => growOnArrival({ specReplicas, decision: decideNow(review, demand) }).replicas,
+    } : {}),
     ...(o.config.shrinkOnRelease ? {
       release: (review, demand, specReplicas) =>
         shrinkOnRelease({ specReplicas, liveAfter: review.status.replicas ?? 0, decision: decideNow(review, demand) }).replicas,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { POLICY_DEFAULTS, parsePolicyConfig } from '../config.ts';
 import { generateTrace } from './generate.ts';
 import { bufferPolicy, learnFromTraces, policyFromSpec, sdfleetPolicy } from './policies.ts';
+import { growOnArrival } from '../grow.ts';
 import { shrinkOnRelease } from '../release.ts';
 import { simulate, type SimPolicy } from './simulate.ts';
 import type { Trace } from './trace.ts';
@@ -124,19 +125,20 @@ describe('simulator', () => {
     assert.ok(q.weekday.days.every((d) => d === 2) && q.weekend.days.every((d) => d === 0), 'two weekdays (START is a Monday), no weekend');
   });
 
-  it('sdfleet keeps every session on every shape: served or reported (release-time shrink off and on)', () => {
+  it('sdfleet keeps every session on every shape: served or reported (release-time shrink and grow on arrival off and on)', () => {
     for (const shape of ['burst', 'zones', 'nights', 'meetings'] as const) {
-      for (const shrink of [false, true]) {
+      for (const [shrink, grow] of [[false, false], [true, false], [true, true]] as const) {
         const trace = generateTrace({ shape, seed: 4, days: shape === 'nights' ? 3 : 1 });
         const served = new Set<number>();
-        const config = { ...POLICY_DEFAULTS, shrinkOnRelease: shrink };
+        const config = { ...POLICY_DEFAULTS, shrinkOnRelease: shrink, growOnArrival: grow };
         const r = simulate({ trace, policy: sdfleetPolicy({ config, startMs: START }), coldStart: fixed(180), startMs: START, onServed: (i) => served.add(i) });
-        const what = `${shape}${shrink ? ', shrink on release' : ''}`;
+        const what = `${shape}${shrink ? ', shrink on release' : ''}${grow ? ', grow on arrival' : ''}`;
         assert.equal(r.sessions, trace.sessions.length);
         assert.equal(r.served + r.unserved, r.sessions, `${what}: conservation`);
         assert.equal(served.size, r.served, `${what}: each served once`);
         assert.equal(r.unserved, 0, `${what}: nobody left waiting`);
         assert.equal(r.releaseShrinks > 0, shrink, `${what}: release-time shrinks only when asked`);
+        assert.equal(r.arrivalGrows > 0, grow, `${what}: arrival grows only when asked`);
       }
     }
   });
@@ -181,6 +183,39 @@ describe('simulator', () => {
     assert.equal(s(off.r.idleBy.droppedStarting), 10 + 15);
     assert.equal(s(on.r.idleBy.droppedStarting), 0);
     assert.equal(s(off.r.idleGpuHours) - s(on.r.idleGpuHours), 25, 'the idle time saved is exactly the refills\' starting time');
+    assert.equal(on.r.served + on.r.unserved, on.r.sessions);
+  });
+
+  it('grow on arrival: a taken instance is replaced at the take, not at the next sync', () => {
+    // "Buffer 1" as a policy (allocated + 1); cold start 100 s, sync 30 s. #1 starts at the
+    // first sync (0) and is Ready at 100; a takes it at 155. Without: the sync at 180 starts
+    // #2 (Ready 280) and b, arriving at 260, waits 20 s. With: a's arrival grows the Fleet
+    // to 2 at once, #2 is Ready at 255 and b takes it on arrival.
+    const trace: Trace = { name: 'grow', sessions: [
+      { arrival: 155, duration: 1000, user: 'a' },
+      { arrival: 260, duration: 1000, user: 'b' },
+    ] };
+    const decide: SimPolicy['decide'] = (review) => (review.status.allocatedReplicas ?? 0) + 1;
+    const asked: { allocated: number; spec: number }[] = [];
+    const growing: SimPolicy = {
+      name: 'grow', decide,
+      arrival: (review, demand, specReplicas) => {
+        asked.push({ allocated: review.status.allocatedReplicas ?? 0, spec: specReplicas });
+        return growOnArrival({ specReplicas, decision: { replicas: decide(review, demand), code: 'demand' } }).replicas;
+      },
+    };
+    const run = (policy: SimPolicy) => {
+      const waits: number[] = [];
+      const r = simulate({ trace, policy, coldStart: fixed(100), syncSeconds: 30, startMs: START, horizonSeconds: 1500, onServed: (i, w) => (waits[i] = w) });
+      return { r, waits };
+    };
+    const off = run({ name: 'plain', decide });
+    const on = run(growing);
+    assert.deepEqual(off.waits.map(Math.round), [0, 20]);
+    assert.deepEqual(on.waits, [0, 0], 'b finds the replacement Ready');
+    assert.equal(off.r.arrivalGrows, 0);
+    assert.equal(on.r.arrivalGrows, 2, 'each arrival took the buffer: each grew the Fleet');
+    assert.deepEqual(asked, [{ allocated: 1, spec: 1 }, { allocated: 2, spec: 2 }], 'asked after the take, with the replicas as they were');
     assert.equal(on.r.served + on.r.unserved, on.r.sessions);
   });
 

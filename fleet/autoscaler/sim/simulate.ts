@@ -29,6 +29,12 @@ export interface SimPolicy {
    * leave them. Only a lower value is applied.
    */
   release?(review: ReviewInput, demand: Demand, specReplicas: number): number | undefined;
+  /**
+   * Asked when a user arrives (after they took an instance or queued), with the Fleet as
+   * it is then and its current replicas: the replicas the allocator writes at once, or
+   * undefined to leave them to the next sync. Only a higher value is applied.
+   */
+  arrival?(review: ReviewInput, demand: Demand, specReplicas: number): number | undefined;
 }
 
 export type ColdStart = () => number;
@@ -95,6 +101,8 @@ export interface SimResult {
   created: number;
   /** Sessions whose end lowered the replicas (the policy's release step), so the Fleet did not refill. */
   releaseShrinks: number;
+  /** Arrivals after which the replicas were raised at once (the policy's arrival step), not at the next sync. */
+  arrivalGrows: number;
   /** Hours with no GameServer at all (scaled to zero). */
   hoursAtZero: number;
   peakReplicas: number;
@@ -202,6 +210,7 @@ export function simulate(o: SimOptions): SimResult {
   let replicas = 0;
   let created = 0;
   let releaseShrinks = 0;
+  let arrivalGrows = 0;
   let peak = 0;
   let first = true;
 
@@ -332,6 +341,14 @@ export function simulate(o: SimOptions): SimResult {
         o.policy.onArrival?.(o.startMs + t * 1000, `s${e.ref}`);
         if (queueHead === queue.length && ready.length > 0) allocate(t, ready.shift()!, e.ref);
         else queue.push(e.ref);
+        if (o.policy.arrival) {
+          const r = o.policy.arrival(review(), demandAt(t), replicas);
+          if (r !== undefined && r > replicas) {
+            replicas = Math.floor(r);
+            arrivalGrows++;
+            reconcile(t);
+          }
+        }
         break;
       }
       case SYNC: {
@@ -373,6 +390,7 @@ export function simulate(o: SimOptions): SimResult {
     idleByHour: byHour.map(h),
     created,
     releaseShrinks,
+    arrivalGrows,
     hoursAtZero: h(zeroTime),
     peakReplicas: peak,
     horizonHours: h(horizon),
