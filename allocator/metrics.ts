@@ -19,6 +19,10 @@ export class AllocatorMetrics {
   });
   readonly sessions = new Gauge({ name: 'sdfleet_sessions', help: 'Live sessions by state', labelNames: ['state'], registers: [this.registry] });
   readonly reclaims = new Counter({ name: 'sdfleet_reclaims_total', help: 'Sessions released by the allocator, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly fleetResizes = new Counter({
+    name: 'sdfleet_fleet_resizes_total', help: "The leader's Fleet writes between syncs (step: shrink = release-time shrink, grow = grow on arrival) by result (set, changed, conflict, gone, failed)",
+    labelNames: ['fleet', 'step', 'result'], registers: [this.registry],
+  });
   readonly socketClients = new Gauge({ name: 'sdfleet_socketio_clients', help: 'Connected socket.io clients', registers: [this.registry] });
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'sdfleet_allocator_' });

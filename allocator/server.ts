@@ -123,6 +123,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
       k: o.k, decide: { release: (ref, fleet) => autoscaler.release(ref, fleet), arrival: (ref, fleet) => autoscaler.arrival(ref, fleet) },
       specReplicas: (name) => core.fleetSpecReplicas(name), fleets: () => core.fleetNames(), queued: () => core.queue.entries().length,
       gameServers: () => core.fleet.all(), isLeader: () => core.isLeader, log: log.child({ part: 'autoscaler' }),
+      onResize: (fleet, step, result) => metrics.fleetResizes.inc({ fleet, step, result }),
     });
     core.fleet.on('change', (gs: GameServer | undefined, prev) => {
       // The Fleet and FleetAutoscaler informers kick with no object; FleetView says a

@@ -154,6 +154,8 @@ export interface FleetResizerOptions {
   sizedBySdfleet?: (fleet: string) => Promise<boolean>;
   log: Logger;
   now?: () => number;
+  /** Each write tried (or failed before it could be): step, result. */
+  onResize?: (fleet: string, step: 'shrink' | 'grow', result: SetResult | 'failed') => void;
 }
 
 /** Feeds on the GameServer and queue informers' changes; one resize at a time per fleet. */
@@ -240,9 +242,11 @@ export class FleetResizer {
         return;
       }
       const result = await setFleetReplicas(o.k, fleet, spec, r.replicas);
+      o.onResize?.(fleet, 'shrink', result);
       o.log[result === 'set' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `release-time shrink: ${result === 'set' ? 'lowered' : result}`);
     } catch (err) {
       // The Fleet refills as Agones would; the next sync corrects it.
+      o.onResize?.(fleet, 'shrink', 'failed');
       o.log.warn({ fleet, err: errorMessage(err) }, 'release-time shrink failed; left to the sync');
     }
   }
@@ -258,9 +262,11 @@ export class FleetResizer {
       const r = await o.decide.arrival({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status });
       if (!r?.grow) return;
       const result = await setFleetReplicas(o.k, fleet, spec, r.replicas);
+      o.onResize?.(fleet, 'grow', result);
       o.log[result === 'set' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `grow on arrival: ${result === 'set' ? 'raised' : result}`);
     } catch (err) {
       // The next sync grows it.
+      o.onResize?.(fleet, 'grow', 'failed');
       o.log.warn({ fleet, err: errorMessage(err) }, 'grow on arrival failed; left to the sync');
     }
   }

@@ -308,6 +308,9 @@ describe('grow on arrival, end to end (embedded control plane, allocator as lead
     assert.equal(s.specReplicas(), 3, '1 holder + 2 who queued');
     assert.ok(lines(s, /grow on arrival: raised/).length >= 1, lines(s, /arrival/).join(' | '));
     assert.ok(lines(s, /autoscaler: arrival: the policy wants \d+ of \d+ \(queue\)/).length >= 1, lines(s, /arrival/).join(' | '));
+    const metrics = await (await fetch(`${s.alloc.url}/metrics`)).text();
+    const grown = /^sdfleet_fleet_resizes_total\{fleet="sd-webui",step="grow",result="set"\} (\d+)$/m.exec(metrics);
+    assert.ok(grown && Number(grown[1]) >= 1, `the write is counted: ${metrics.split('\n').filter((l) => l.includes('resizes')).join(' | ')}`);
   });
 
   it('off (growOnArrival: false): the same users wait for the next sync', async () => {
