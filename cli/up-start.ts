@@ -1,5 +1,5 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createLogger } from '../common/log.ts';
 import { SDK_ANNOTATION, sdkKey } from '../fleet/agones/metadata.ts';
 import type { GameServer } from '../fleet/agones/types.ts';
@@ -51,7 +51,7 @@ export async function runUp(f: UpFlags): Promise<void> {
       userStore: join(dataDir, 'user-store'),
       port: f.port,
       host: f.host,
-      logger: log.child({ part: 'allocator' }),
+      logger: log.child({ service: 'allocator' }),
       core: { queueGraceSeconds: f.queueGrace, maxQueue: f.maxQueue },
       // Schedules and the day profile in this machine's time zone (the ConfigMap may say otherwise).
       autoscaler: { base: { ...POLICY_DEFAULTS, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone } },
@@ -66,6 +66,7 @@ export async function runUp(f: UpFlags): Promise<void> {
       `    export KUBECONFIG=${embedded.controlPlane.kubeconfigPath}\n    kubectl get fleets,gameservers\n    kubectl scale fleet sd-webui --replicas=4\n` +
       `  Logs of an instance: npx sdfleet logs <gameserver> --data-dir ${f.dataDir}\n` +
       (embedded.applied.created.length ? `  Created: ${embedded.applied.created.join(', ')}\n` : '') +
+      keptReport(embedded.applied.differ, f.dataDir) +
       'Ctrl-C stops everything.\n\n',
   );
   const shown = new Set<string>();
@@ -85,3 +86,20 @@ export async function runUp(f: UpFlags): Promise<void> {
     },
   });
 }
+
+/** Short text of a value for one line. */
+const shortValue = (v: unknown): string => {
+  const t = v === undefined ? 'not set' : JSON.stringify(v);
+  return t.length > 48 ? `${t.slice(0, 45)}...` : t;
+};
+
+/**
+ * Objects the data dir keeps that differ from the manifests shipped now (changed since,
+ * or made by an older sdfleet): each with its first difference and how to take the new one.
+ */
+export function keptReport(differ: readonly { object: string; path: string; stored: unknown; manifest: unknown; file: string }[], dataDir: string): string {
+  if (differ.length === 0) return '';
+  const lines = differ.map((d) => `    ${d.object}: ${d.path} is ${shortValue(d.stored)}, ${relative(process.cwd(), d.file) || d.file} has ${shortValue(d.manifest)}`);
+  return `  Kept as they are in ${dataDir}, unlike the manifests (changed since, or made by an older sdfleet);\n  \`kubectl apply -f <file>\` takes the manifest's:\n${lines.join('\n')}\n`;
+}
+

@@ -4,7 +4,7 @@ import type { Logger } from '../../common/log.ts';
 import { silentLogger } from '../../common/log.ts';
 import { startControlPlane, type ControlPlane } from './api/control-plane.ts';
 import { startControllers, type Controllers } from './controllers/index.ts';
-import { createMissing, readManifests } from './manifests.ts';
+import { createMissing, readManifests, type KeptDifference } from './manifests.ts';
 import { defaultRegistry } from './resources/registry.ts';
 import { ProcessRunner } from './runner/process-runner.ts';
 import type { GameServerRunner } from './runner/runner.ts';
@@ -36,7 +36,8 @@ export interface Embedded {
   controlPlane: ControlPlane;
   controllers: Controllers;
   /** Objects the manifests created, and those that existed already. */
-  applied: { created: string[]; kept: string[] };
+  /** What the manifests did: created, kept as they were, and kept ones that differ from their manifest (with its file). */
+  applied: { created: string[]; kept: string[]; differ: (KeptDifference & { file: string })[] };
   /** Stops the controllers (and every GameServer process), then the API and the store. */
   stop(): Promise<void>;
 }
@@ -77,12 +78,12 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     await controlPlane.stop();
     throw err;
   }
-  let applied = { created: [] as string[], kept: [] as string[] };
+  let applied: Embedded['applied'] = { created: [], kept: [], differ: [] };
   try {
     const registry = defaultRegistry();
     for (const file of o.manifests ?? []) {
       const r = createMissing(controlPlane.store, registry, await readManifests(file));
-      applied = { created: [...applied.created, ...r.created], kept: [...applied.kept, ...r.kept] };
+      applied = { created: [...applied.created, ...r.created], kept: [...applied.kept, ...r.kept], differ: [...applied.differ, ...r.differ.map((d) => ({ ...d, file }))] };
     }
   } catch (err) {
     await controllers.stop();
