@@ -46,6 +46,13 @@ describe('arrival rate', () => {
     assert.equal(estimateRate([], NOW, { ...opts, knownSince: NOW }).windows.length, 0);
   });
 
+  it('just after arrivals became known, a few in the first seconds read over the shortest window, not as thousands an hour', () => {
+    const r = estimateRate([NOW - 4000, NOW - 1000], NOW, { ...opts, knownSince: NOW - 5000 });
+    assert.ok(Math.abs(r.perHour - 24) < 1e-9, `2 arrivals known over 5 s read as 2 in 5 minutes: ${r.perHour}/h`);
+    const later = estimateRate(spread(10, NOW - 10 * MIN, NOW), NOW, { ...opts, knownSince: NOW - 10 * MIN });
+    assert.ok(Math.abs(later.windows[0]!.raw - 60) < 1e-9, 'past the shortest window the known part is the span');
+  });
+
   it('arrivals after now do not count', () => {
     assert.equal(estimateRate([NOW + MIN], NOW, opts).perHour, 0);
   });

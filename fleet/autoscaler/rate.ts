@@ -62,10 +62,14 @@ export function estimateRate(arrivals: readonly number[], now: number, o: RateOp
   const out: WindowRate[] = [];
   let prior: number | undefined;
   const end = now + 1; // an arrival at `now` has happened
+  // Just after arrivals became known (a restart), two in the first seconds are not
+  // thousands an hour: a window's known part counts as at least the shortest window.
+  const shortestHours = (windows.at(-1) ?? 0) / 60;
   for (const minutes of windows) {
     const from = Math.max(now - minutes * 60_000, o.knownSince ?? -Infinity);
-    const hours = (now - from) / 3_600_000;
-    if (!(hours > 0)) continue;
+    const known = (now - from) / 3_600_000;
+    if (!(known > 0)) continue;
+    const hours = Math.max(known, Math.min(shortestHours, minutes / 60));
     const count = countBetween(arrivals, from, end);
     const raw = count / hours;
     // Nobody in the longer window and nobody here: nothing, not the floor.
