@@ -102,11 +102,12 @@ export function benchCommand(): Command {
     .option('--update-timeout <ms>', 'an update not at a client after this counts as missed there', intOption('--update-timeout', 100, 120_000), 10_000)
     .option('--max-seconds <s>', 'the whole run gives up after this', intOption('--max-seconds', 30, 3600), 300)
     .option('--no-baseline', 'skip the bare socket.io baseline')
+    .addOption(new Option('--client <kind>', 'what holds each socket: lean (a minimal socket.io protocol client that names events without decoding them: on one machine the clients\' decoding competes with the server for the CPU) or socket.io (socket.io-client)').choices(['lean', 'socket.io']).default('lean'))
     .option('--json', 'print the result as JSON')
-    .action(async (f: { clients: number; updates: number; clientProcesses: number; updateTimeout: number; maxSeconds: number; baseline: boolean; json?: boolean }) => {
+    .action(async (f: { clients: number; updates: number; clientProcesses: number; updateTimeout: number; maxSeconds: number; baseline: boolean; client: 'lean' | 'socket.io'; json?: boolean }) => {
       const { runFanoutBench, fanoutReport } = await import('../test/bench/fanout.ts');
       const result = await runFanoutBench({
-        clients: f.clients, updates: f.updates, clientProcesses: f.clientProcesses, updateTimeoutMs: f.updateTimeout,
+        client: f.client, clients: f.clients, updates: f.updates, clientProcesses: f.clientProcesses, updateTimeoutMs: f.updateTimeout,
         maxSeconds: f.maxSeconds, baseline: f.baseline, progress: (l) => process.stderr.write(l + '\n'),
       });
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : fanoutReport(result)) + '\n');

@@ -10,11 +10,13 @@ import http from 'node:http';
 import { devSignIn, request } from './bench-http.ts';
 import { io, type Socket } from 'socket.io-client';
 import { preciseNow } from './fanout-stats.ts';
+import { leanSocket } from './fanout-lean-socket.ts';
 
 export type ToFanoutClient =
   | { type: 'sessions'; base: string; prefix: string; from: number; to: number; concurrency: number }
   /** `cookies`: as the users signed in (the allocator); without, anonymous (the bare server). */
-  | { type: 'connect'; url: string; path: string; cookies: boolean; concurrency: number }
+  /** `lean`: the minimal protocol client (fanout-lean-socket.ts) instead of socket.io-client. */
+  | { type: 'connect'; url: string; path: string; cookies: boolean; concurrency: number; lean: boolean }
   | { type: 'arm'; k: number }
   | { type: 'collect'; k: number }
   | { type: 'close' }
@@ -49,7 +51,12 @@ async function pool(n: number, concurrency: number, task: (i: number) => Promise
 
 /** Session cookies of this process's users, in user order ('' where sign-in failed). */
 let cookies: string[] = [];
-let sockets: Socket[] = [];
+/** A connected client, socket.io-client's or the lean one. */
+interface Held {
+  close(): void;
+}
+
+let sockets: Held[] = [];
 let armed = -1;
 let arrivals: (number | null)[] = [];
 let received = 0;
@@ -57,7 +64,10 @@ let received = 0;
 let extras: number[] = [];
 let states = 0;
 let reported = true;
-const socketIndex = new WeakMap<Socket, number>();
+/** Sockets connected in the current `connect`, before `sockets` holds them: their indexes. */
+let pending = 0;
+let sampleWanted = true;
+const socketIndex = new WeakMap<object, number>();
 
 function report(k: number): void {
   if (reported || k !== armed) return;
@@ -96,43 +106,71 @@ async function startSessions(m: Extract<ToFanoutClient, { type: 'sessions' }>): 
 
 async function connect(m: Extract<ToFanoutClient, { type: 'connect' }>): Promise<void> {
   const failures: Record<string, number> = {};
+  pending = 0;
+  sampleWanted = true;
   const origin = new URL(m.url).origin;
   let sample: unknown = null;
-  const open: Socket[] = [];
-  await pool(cookies.length, m.concurrency, (i) => new Promise<void>((resolve) => {
-    if (m.cookies && !cookies[i]) {
-      count(failures, 'no session cookie (sign-in failed)');
-      return resolve();
+  const open: Held[] = [];
+  await pool(cookies.length, m.concurrency, async (i) => {
+    if (m.cookies && !cookies[i]) return count(failures, 'no session cookie (sign-in failed)');
+    const headers = { origin, ...(m.cookies ? { cookie: cookies[i]! } : {}) };
+    try {
+      open.push(m.lean ? await connectLean(m, headers, (p) => (sample ??= p)) : await connectSocketIo(m, headers, (p) => (sample ??= p)));
+    } catch (err) {
+      count(failures, (err as Error).message);
     }
-    const socket = io(m.url, {
+  });
+  sockets = open;
+  send({ type: 'connected', connected: open.length, failures, sample });
+}
+
+/** One socket.io-client, as a browser page holds it. */
+function connectSocketIo(m: Extract<ToFanoutClient, { type: 'connect' }>, headers: Record<string, string>, first: (payload: unknown) => void): Promise<Held> {
+  return new Promise((resolve, reject) => {
+    const socket: Socket = io(m.url, {
       path: m.path,
       transports: ['websocket'],
       // One connection per user, as in as many browsers (the default shares one per URL).
       forceNew: true,
       reconnection: false,
       timeout: 60_000,
-      extraHeaders: { origin, ...(m.cookies ? { cookie: cookies[i]! } : {}) },
+      extraHeaders: headers,
     });
     socket.on('fleet', (payload: unknown) => {
-      sample ??= payload;
+      first(payload);
       onFleet(socketIndex.get(socket) ?? -1);
     });
     socket.on('state', () => {
       if (!reported) states++;
     });
     socket.once('connect', () => {
-      socketIndex.set(socket, open.length);
-      open.push(socket);
-      resolve();
+      socketIndex.set(socket, sockets.length + pending++);
+      resolve(socket);
     });
     socket.once('connect_error', (err) => {
-      count(failures, err.message);
       socket.close();
-      resolve();
+      reject(err);
     });
-  }));
-  sockets = open;
-  send({ type: 'connected', connected: open.length, failures, sample });
+  });
+}
+
+/** The lean protocol client: events by name, the first payload decoded for the sample. */
+async function connectLean(m: Extract<ToFanoutClient, { type: 'connect' }>, headers: Record<string, string>, first: (payload: unknown) => void): Promise<Held> {
+  const key = {};
+  const held = await leanSocket({
+    url: m.url, path: m.path, headers,
+    onEvent: (name, payload) => {
+      if (name === 'fleet') {
+        if (sampleWanted) {
+          sampleWanted = false;
+          first(payload());
+        }
+        onFleet(socketIndex.get(key) ?? -1);
+      } else if (name === 'state' && !reported) states++;
+    },
+  });
+  socketIndex.set(key, sockets.length + pending++);
+  return held;
 }
 
 process.on('message', (m: ToFanoutClient) => {

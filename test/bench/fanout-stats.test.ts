@@ -67,7 +67,7 @@ describe('bench fanout: latencies and report', () => {
       connected: 10, rssMb: 600, heapMb: 200, extraEvents: 0, stateEvents: 0,
     });
     const r: FanoutBenchResult = {
-      clients: 10, updates: 3, clientProcesses: 2,
+      clients: 10, updates: 3, clientProcesses: 2, client: 'lean',
       setup: { readySeconds: 1, sessionsSeconds: 2, sessionsStarted: 10, sessionFailures: {}, connectSeconds: 0.5, connectFailures: {} },
       allocatorRssSessionsMb: 500, sdfleet: run(150, 0), toInformer: summarize([3]), queuedState: { latency: summarize([4, 6, 9]), missed: 0 }, allocatorLoopDelay: { p50: 10, p99: 20, max: 30 },
       bare: run(50, 0), clocks: [{ offsetMs: 0.1, rttMs: 0.2 }], payloadBytes: 300, controlPlaneRssMb: 400, seconds: 20,
@@ -77,6 +77,8 @@ describe('bench fanout: latencies and report', () => {
     assert.match(text, /fan-out p99 ≤ 200 ms with none missed: met \(150\.0 ms, 0 missed\)/);
     assert.match(text, /\| sdfleet: change → the waiting user's own `state` \(3 of 3\) \| 6\.0 \|/);
     assert.match(text, /0 `state` events to the clients \(all holding a session\)/);
+    assert.match(text, /2 client processes holding lean protocol clients/);
+    assert.match(fanoutReport({ ...r, client: 'socket.io' }), /2 client processes holding socket\.io-client sockets/);
     assert.match(text, /\| ratio sdfleet \/ bare, change → each client \| 1\.0× \| 3\.0× \| 3\.0× \| 3\.0× \|/);
     assert.match(fanoutReport({ ...r, sdfleet: run(150, 1) }), /NOT met \(150\.0 ms, 1 missed\)/);
     assert.match(fanoutReport({ ...r, sdfleet: run(250, 0) }), /NOT met \(250\.0 ms/);

@@ -55,6 +55,11 @@ export interface FanoutBenchOptions {
   maxSeconds: number;
   /** Run the bare socket.io baseline. Default true. */
   baseline: boolean;
+  /**
+   * The clients: `lean` (default), a minimal socket.io protocol client that names each
+   * event without decoding it (fanout-lean-socket.ts); `socket.io`, socket.io-client.
+   */
+  client?: 'lean' | 'socket.io';
   progress?: (line: string) => void;
 }
 
@@ -76,6 +81,8 @@ export interface FanoutBenchResult {
   clients: number;
   updates: number;
   clientProcesses: number;
+  /** Which client the sockets were held with. */
+  client: 'lean' | 'socket.io';
   setup: { readySeconds: number; sessionsSeconds: number; sessionsStarted: number; sessionFailures: Record<string, number>; connectSeconds: number; connectFailures: Record<string, number> };
   /** The allocator with N sessions before any client connected, MB. */
   allocatorRssSessionsMb: number;
@@ -211,8 +218,8 @@ async function measure(o: FanoutBenchOptions, bound: Bound, clients: ClientProc[
   return { updates, extra, states };
 }
 
-async function connectAll(bound: Bound, clients: ClientProc[], url: string, cookies: boolean, what: string): Promise<{ connected: number; failures: Record<string, number>; sample: unknown }> {
-  const r = await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'connect', url, path: SOCKET_PATH, cookies, concurrency: 100 }, 'connected'))), what);
+async function connectAll(bound: Bound, clients: ClientProc[], url: string, cookies: boolean, lean: boolean, what: string): Promise<{ connected: number; failures: Record<string, number>; sample: unknown }> {
+  const r = await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'connect', url, path: SOCKET_PATH, cookies, concurrency: 100, lean }, 'connected'))), what);
   return { connected: r.reduce((a, x) => a + x.connected, 0), failures: r.reduce((a, x) => merge(a, x.failures), {}), sample: r.find((x) => x.sample !== null)?.sample ?? null };
 }
 
@@ -290,7 +297,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     say(`${sessionsStarted} sessions in ${sessionsSeconds.toFixed(1)} s (${JSON.stringify(sessionFailures)} failed); allocator RSS ${atRest.rssMb} MB; connecting ${o.clients} socket.io clients over ${clients.length} processes`);
 
     const t2 = performance.now();
-    const conn = await connectAll(bound, clients, url, true, `${o.clients} socket.io clients to connect to the allocator`);
+    const conn = await connectAll(bound, clients, url, true, o.client !== 'socket.io', `${o.clients} socket.io clients to connect to the allocator`);
     const connectSeconds = (performance.now() - t2) / 1000;
     // The user who joins and leaves the queue, connected as a browser would be.
     const waiterName = 'fanout-waiter';
@@ -354,7 +361,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       bare = new Child<ToFanoutBare, FromFanoutBare>(BARE, [], 'bare socket.io server');
       const b = bare;
       const { url: bareUrl } = await bound.race(b.next('ready'), 'the bare socket.io server to start');
-      const bc = await connectAll(bound, clients, bareUrl, false, `${o.clients} socket.io clients to connect to the bare server`);
+      const bc = await connectAll(bound, clients, bareUrl, false, o.client !== 'socket.io', `${o.clients} socket.io clients to connect to the bare server`);
       await sleep(3000);
       const bareRest = await b.ask({ type: 'rss' }, 'rss');
       say(`baseline: ${bc.connected} connected; bare server RSS ${bareRest.rssMb} MB; ${o.updates} broadcasts`);
@@ -365,7 +372,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'close' }, 'closed'))), 'the clients to disconnect');
     }
     return {
-      clients: o.clients, updates: o.updates, clientProcesses: clients.length,
+      clients: o.clients, updates: o.updates, clientProcesses: clients.length, client: o.client ?? 'lean',
       setup: { readySeconds, sessionsSeconds, sessionsStarted, sessionFailures, connectSeconds, connectFailures: conn.failures },
       allocatorRssSessionsMb: atRest.rssMb,
       sdfleet,
@@ -418,7 +425,7 @@ export function fanoutReport(r: FanoutBenchResult): string {
       `${r.bare ? `; bare socket.io server with the same clients ${r.bare.rssMb} MB` : ''}; control plane (and bench) ${r.controlPlaneRssMb} MB. \`fleet\` payload ${r.payloadBytes} bytes.`,
     `Setup: ${r.setup.readySeconds.toFixed(0)} s to ${r.clients} Ready GameServers, ${r.setup.sessionsSeconds.toFixed(0)} s to ${r.setup.sessionsStarted} sessions` +
       ` (failures ${JSON.stringify(r.setup.sessionFailures)}), ${r.setup.connectSeconds.toFixed(1)} s to connect the clients (failures ${JSON.stringify(r.setup.connectFailures)});` +
-      ` ${r.clientProcesses} client processes; clock offsets within ±${(maxRtt / 2).toFixed(2)} ms; ${r.seconds.toFixed(0)} s in all.`,
+      ` ${r.clientProcesses} client processes holding ${r.client === 'lean' ? 'lean protocol clients (events named, not decoded)' : 'socket.io-client sockets'}; clock offsets within ±${(maxRtt / 2).toFixed(2)} ms; ${r.seconds.toFixed(0)} s in all.`,
     `Targets at ${r.clients}: allocator RSS ≤ ${FANOUT_TARGETS.rssMb} MB: ${rssMet ? 'met' : 'NOT met'} (${s.rssMb} MB); fan-out p99 ≤ ${FANOUT_TARGETS.p99Ms} ms with none missed: ${p99Met ? 'met' : 'NOT met'} (${ms(s.fanout.delivery.p99)} ms, ${s.fanout.missedDeliveries} missed).`,
   ].join('\n');
 }
