@@ -44,7 +44,7 @@ function fakeApi(replicas: number, autoscalers: unknown[] = [WEBHOOK_FAS]) {
     },
   };
   const k = { namespace: 'default', custom } as unknown as Pick<KubeClients, 'custom' | 'namespace'>;
-  return { k, fleet, calls, bump, race: (f: () => void) => void (beforePatch = f) };
+  return { k, fleet, calls, bump, autoscalers, race: (f: () => void) => void (beforePatch = f) };
 }
 
 /** A FleetResizer with quiet defaults: no queue, one fleet, the leader, silent. */
@@ -284,4 +284,30 @@ describe('release-time shrink and grow on arrival, the allocator side', () => {
     assert.deepEqual(off.calls, ['list fleetautoscalers'], 'off: the policy answers nothing, nothing is written');
     await service.stop();
   });
+
+  it("which Fleets sdfleet's webhook sizes is listed once, trusted 30 s, and listed again when a FleetAutoscaler changes", async () => {
+    const api = fakeApi(2, []);
+    let now = 0;
+    const servers = [gs('a', 'Allocated'), gs('b', 'Allocated')];
+    const r = resizer({
+      k: api.k, specReplicas: () => api.fleet.spec.replicas, gameServers: () => servers, now: () => now,
+      decide: { release: () => Promise.resolve(undefined), arrival: (_ref, f) => Promise.resolve({ replicas: f.specReplicas + 1, grow: true, reason: 'test' }) },
+    });
+    const take = (name: string) => r.changed(gs(name, 'Ready'), gs(name, 'Allocated'));
+    const lists = () => api.calls.filter((c) => c === 'list fleetautoscalers').length;
+    await take('a');
+    await take('b');
+    assert.equal(lists(), 1, 'listed once for both arrivals');
+    assert.equal(api.fleet.spec.replicas, 2, 'no FleetAutoscaler of sdfleet: never grown');
+    now = 31_000;
+    await take('a');
+    assert.equal(lists(), 2, 'listed again after 30 s');
+    // A Webhook FleetAutoscaler is created: the informer says so, and the next arrival grows the Fleet.
+    api.autoscalers.push(WEBHOOK_FAS);
+    r.autoscalersChanged();
+    await take('b');
+    assert.equal(lists(), 3);
+    assert.equal(api.fleet.spec.replicas, 3);
+  });
 });
+
