@@ -10,7 +10,7 @@ import { ResilientInformer } from '../allocator/kube/informer.ts';
 import { defaultProfiles, loadProfiles } from '../allocator/profiles.ts';
 import { WaitQueue } from '../allocator/queue/queue.ts';
 import type { GameServer } from '../fleet/agones/types.ts';
-import { parsePolicyConfig } from '../fleet/autoscaler/config.ts';
+import { parsePolicyConfig, POLICY_DEFAULTS, type PolicyConfig } from '../fleet/autoscaler/config.ts';
 import { fleetLabelsReader } from '../fleet/autoscaler/fleet-labels.ts';
 import { startAutoscalerServer } from '../fleet/autoscaler/server.ts';
 import { AutoscalerService } from '../fleet/autoscaler/service.ts';
@@ -22,7 +22,11 @@ import { stopOnSignal } from './run.ts';
 export async function runAutoscaler(f: AutoscalerFlags): Promise<void> {
   const env = readEnv();
   const log = createLogger({ name: 'autoscaler', level: f.logLevel, pretty: process.stdout.isTTY });
-  const base = f.policy ? parsePolicyConfig(parseYaml(await readFile(f.policy, 'utf8')) as unknown) : undefined;
+  // Nothing grows a Fleet between syncs for this webhook (the allocators' leader does so
+  // only for one at /_sdfleet/autoscaler/review): the buffer is sized for the sync's lag,
+  // unless the settings say otherwise.
+  const standalone: PolicyConfig = { ...POLICY_DEFAULTS, growOnArrival: false };
+  const base = f.policy ? parsePolicyConfig(parseYaml(await readFile(f.policy, 'utf8')) as unknown, standalone) : standalone;
   const k = kubeClients({ ...(f.kubeconfig ? { kubeconfig: f.kubeconfig } : {}), namespace: f.namespace });
   const profiles = f.profiles ? await loadProfiles(f.profiles) : defaultProfiles(f.fleet);
   // The allocator's queue, read-only here: entries() lists the Leases; nothing is renewed or written.
@@ -47,7 +51,7 @@ export async function runAutoscaler(f: AutoscalerFlags): Promise<void> {
     store: new ConfigMapStore(k.core),
     metrics,
     log,
-    ...(base ? { base } : {}),
+    base,
   });
   const server = await startAutoscalerServer({ service, port: f.port, host: f.host ?? (env.inPod ? '0.0.0.0' : '127.0.0.1'), metrics, log });
   process.stdout.write(
