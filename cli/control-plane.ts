@@ -72,6 +72,6 @@ export function controlPlaneCommand(): Command {
           `  export KUBECONFIG=${cp.kubeconfigPath}\n` +
           `  kubectl get fleets\n\nCtrl-C stops it.\n\n`,
       );
-      stopOnSignal({ stop: () => embedded.stop() });
+      stopOnSignal({ stop: () => embedded.stop(), abort: () => embedded.abort() });
     });
 }

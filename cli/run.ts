@@ -1,19 +1,29 @@
+import { writeSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 
 /** Something a command started that must be stopped on Ctrl-C or SIGTERM. */
 export interface Stoppable {
   stop(): Promise<void>;
+  /** What must not outlive the process when it exits without stopping (a second signal): killed at once. */
+  abort?(): void;
 }
 
 /**
  * Keeps a long-running command alive until SIGINT/SIGTERM, then stops what it started
- * once. A second signal exits at once.
+ * once. A second signal exits at once, after `abort` (the instances' process groups
+ * killed: nothing started here is left running).
  */
 export function stopOnSignal(running: Stoppable, onStopped?: () => void): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      process.exit(130);
+      try {
+        running.abort?.();
+      } finally {
+        // Synchronous: process.exit does not wait for a write to a pipe.
+        writeSync(2, `sdfleet: ${signal} again: exiting now${running.abort ? ' (the instances were killed)' : ''}\n`);
+        process.exit(130);
+      }
     }
     stopping = true;
     running.stop().then(

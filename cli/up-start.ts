@@ -84,6 +84,7 @@ export async function runUp(f: UpFlags): Promise<void> {
       await allocator.stop();
       await embedded.stop();
     },
+    abort: () => embedded.abort(),
   });
 }
 

@@ -4,7 +4,7 @@
  * logs` reads an instance's output, and Ctrl-C stops everything.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,14 +19,9 @@ const run = promisify(execFile);
 describe('sdfleet up', () => {
   it('brings up the fleet and the allocator, prints what to do, and stops everything on SIGINT', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sdfleet-up-'));
-    const child = spawn(process.execPath, [SDFLEET_BIN, 'up', '--data-dir', dataDir, '--api-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const { child, output } = await upWithTwoReady(dataDir);
+    const out = output();
     try {
-      const end = Date.now() + 60_000;
-      while ((out.match(/is Ready at http:\/\/127\.0\.0\.1:\d+\//g)?.length ?? 0) < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-      assert.equal(out.match(/is Ready at/g)?.length, 2, out);
       assert.match(out, /Kubernetes API:\s+http:\/\/127\.0\.0\.1:\d+/);
       const web = /Web page:\s+(http:\/\/127\.0\.0\.1:\d+)\/_sdfleet\//.exec(out)?.[1];
       assert.ok(web, 'the web page address is printed');
@@ -50,6 +45,30 @@ describe('sdfleet up', () => {
     }
   });
 
+  it('a second signal while stopping exits at once, and kills the instances rather than leave them running', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'sdfleet-up-'));
+    const { child, output } = await upWithTwoReady(dataDir);
+    try {
+      const ports = [...output().matchAll(/is Ready at http:\/\/127\.0\.0\.1:(\d+)\//g)].map((m) => Number(m[1]));
+      assert.equal(ports.length, 2);
+      const exited = once(child, 'exit');
+      // Ctrl-C, then SIGTERM before the stop can finish (two signals of one kind sent back
+      // to back may arrive as one; of two kinds, both are handled, the second mid-stop).
+      child.kill('SIGINT');
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 130, output());
+      assert.match(output(), /SIGTERM again: exiting now \(the instances were killed\)/);
+      // SIGKILL to their process groups: gone within moments, not at the next start.
+      const end = Date.now() + 5000;
+      while (Date.now() < end && (await Promise.all(ports.map(isListening))).some(Boolean)) await new Promise((r) => setTimeout(r, 100));
+      for (const p of ports) assert.equal(await isListening(p), false, `instance on ${p} killed`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('sdfleet logs says what is wrong with an unknown GameServer', async () => {
     await assert.rejects(run(process.execPath, [SDFLEET_BIN, 'logs', 'nope', '--data-dir', '/nonexistent']), (err: { stderr: string; code: number }) => {
       assert.match(err.stderr, /no log for GameServer default\/nope/);
@@ -58,3 +77,20 @@ describe('sdfleet up', () => {
     });
   });
 });
+
+/** `sdfleet up` on `dataDir`, once both instances are Ready; `output` is all it printed so far. */
+async function upWithTwoReady(dataDir: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [SDFLEET_BIN, 'up', '--data-dir', dataDir, '--api-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const end = Date.now() + 60_000;
+  while ((out.match(/is Ready at http:\/\/127\.0\.0\.1:\d+\//g)?.length ?? 0) < 2 && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  if (out.match(/is Ready at/g)?.length !== 2) {
+    child.kill('SIGINT');
+    await once(child, 'exit');
+    assert.fail(`two instances Ready within 60 s:\n${out}`);
+  }
+  return { child, output: () => out };
+}
+

@@ -40,6 +40,8 @@ export interface Embedded {
   applied: { created: string[]; kept: string[]; differ: (KeptDifference & { file: string })[] };
   /** Stops the controllers (and every GameServer process), then the API and the store. */
   stop(): Promise<void>;
+  /** Kills every instance's process group now (the process exits without stopping: a second Ctrl-C). */
+  abort(): void;
 }
 
 /**
@@ -95,6 +97,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     controlPlane,
     controllers,
     applied,
+    abort: () => runner.killAllNow?.(),
     stop: () =>
       (stopping ??= (async () => {
         await controllers.stop();

@@ -149,6 +149,10 @@ export class ProcessRunner implements GameServerRunner {
     killGroup(pid, 'SIGKILL');
   }
 
+  killAllNow(): void {
+    for (const run of this.#runs.values()) if (run.child.pid) killGroup(run.child.pid, 'SIGKILL');
+  }
+
   async stopAll(): Promise<void> {
     await Promise.all([...this.#runs.keys()].map((k) => this.stop(k)));
   }

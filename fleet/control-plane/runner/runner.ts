@@ -41,6 +41,12 @@ export interface GameServerRunner {
   stop(key: string): Promise<void>;
   /** Stops every run (control plane shutting down). */
   stopAll(): Promise<void>;
+  /**
+   * SIGKILL to every run's process group, at once and synchronously: the process is about
+   * to exit without waiting (a second Ctrl-C), and nothing it started may outlive it.
+   * Optional: runners whose runs cannot outlive them have nothing to do.
+   */
+  killAllNow?(): void;
   /** Whether a run for the key is alive. */
   running(key: string): boolean;
   /**
