@@ -98,7 +98,7 @@ const shortValue = (v: unknown): string => {
  * Objects the data dir keeps that differ from the manifests shipped now (changed since,
  * or made by an older sdfleet): each with its first difference and how to take the new one.
  */
-export function keptReport(differ: readonly { object: string; path: string; stored: unknown; manifest: unknown; file: string }[], dataDir: string): string {
+function keptReport(differ: readonly { object: string; path: string; stored: unknown; manifest: unknown; file: string }[], dataDir: string): string {
   if (differ.length === 0) return '';
   const lines = differ.map((d) => `    ${d.object}: ${d.path} is ${shortValue(d.stored)}, ${relative(process.cwd(), d.file) || d.file} has ${shortValue(d.manifest)}`);
   return `  Kept as they are in ${dataDir}, unlike the manifests (changed since, or made by an older sdfleet);\n  \`kubectl apply -f <file>\` takes the manifest's:\n${lines.join('\n')}\n`;

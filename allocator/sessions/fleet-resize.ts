@@ -131,7 +131,11 @@ export async function setFleetReplicas(k: Pick<KubeClients, 'custom' | 'namespac
 /** How long a fleet's "sized by sdfleet's webhook" is trusted before its FleetAutoscalers are listed again. */
 const SIZED_TTL_MS = 30_000;
 
-type FleetStatusNow = Required<ReviewStatus>;
+/** What each step is called in the logs, what a write it made is, and who does it otherwise. */
+const STEPS = {
+  shrink: { name: 'release-time shrink', done: 'lowered', otherwise: 'The Fleet refills as Agones would; the next sync corrects it.' },
+  grow: { name: 'grow on arrival', done: 'raised', otherwise: 'The next sync grows it.' },
+} as const;
 
 export interface FleetResizerOptions {
   k: Pick<KubeClients, 'custom' | 'namespace'>;
@@ -230,7 +234,7 @@ export class FleetResizer {
     return sized;
   }
 
-  async #shrink(fleet: string, status: FleetStatusNow): Promise<void> {
+  async #shrink(fleet: string, status: Required<ReviewStatus>): Promise<void> {
     const o = this.#o;
     try {
       const spec = o.specReplicas(fleet);
@@ -241,13 +245,9 @@ export class FleetResizer {
         o.log.debug({ fleet }, "release-time shrink: not sdfleet's webhook's Fleet (no Webhook FleetAutoscaler at its path); left as it is");
         return;
       }
-      const result = await setFleetReplicas(o.k, fleet, spec, r.replicas);
-      o.onResize?.(fleet, 'shrink', result);
-      o.log[result === 'set' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `release-time shrink: ${result === 'set' ? 'lowered' : result}`);
+      await this.#write(fleet, 'shrink', spec, r.replicas);
     } catch (err) {
-      // The Fleet refills as Agones would; the next sync corrects it.
-      o.onResize?.(fleet, 'shrink', 'failed');
-      o.log.warn({ fleet, err: errorMessage(err) }, 'release-time shrink failed; left to the sync');
+      this.#failed(fleet, 'shrink', err);
     }
   }
 
@@ -261,13 +261,22 @@ export class FleetResizer {
       const status = fleetStatusOf(fleet, o.gameServers());
       const r = await o.decide.arrival({ namespace: o.k.namespace, name: fleet }, { specReplicas: spec, status });
       if (!r?.grow) return;
-      const result = await setFleetReplicas(o.k, fleet, spec, r.replicas);
-      o.onResize?.(fleet, 'grow', result);
-      o.log[result === 'set' ? 'info' : 'debug']({ fleet, from: spec, to: r.replicas, result }, `grow on arrival: ${result === 'set' ? 'raised' : result}`);
+      await this.#write(fleet, 'grow', spec, r.replicas);
     } catch (err) {
-      // The next sync grows it.
-      o.onResize?.(fleet, 'grow', 'failed');
-      o.log.warn({ fleet, err: errorMessage(err) }, 'grow on arrival failed; left to the sync');
+      this.#failed(fleet, 'grow', err);
     }
+  }
+
+  /** The conditional write of either step, counted and logged. */
+  async #write(fleet: string, step: keyof typeof STEPS, from: number, to: number): Promise<void> {
+    const result = await setFleetReplicas(this.#o.k, fleet, from, to);
+    this.#o.onResize?.(fleet, step, result);
+    this.#o.log[result === 'set' ? 'info' : 'debug']({ fleet, from, to, result }, `${STEPS[step].name}: ${result === 'set' ? STEPS[step].done : result}`);
+  }
+
+  /** A step that failed is left to what happens otherwise (STEPS), counted and logged. */
+  #failed(fleet: string, step: keyof typeof STEPS, err: unknown): void {
+    this.#o.onResize?.(fleet, step, 'failed');
+    this.#o.log.warn({ fleet, err: errorMessage(err) }, `${STEPS[step].name} failed; left to the sync`);
   }
 }

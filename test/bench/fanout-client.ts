@@ -64,9 +64,10 @@ let received = 0;
 let extras: number[] = [];
 let states = 0;
 let reported = true;
-/** Sockets connected in the current `connect`, before `sockets` holds them: their indexes. */
-let pending = 0;
-let sampleWanted = true;
+/** Sockets connected so far in the current `connect`: the next one's index. */
+let connectedCount = 0;
+/** The first `fleet` payload a socket of the current `connect` got (null: none yet). */
+let sample: unknown = null;
 const socketIndex = new WeakMap<object, number>();
 
 function report(k: number): void {
@@ -106,16 +107,15 @@ async function startSessions(m: Extract<ToFanoutClient, { type: 'sessions' }>): 
 
 async function connect(m: Extract<ToFanoutClient, { type: 'connect' }>): Promise<void> {
   const failures: Record<string, number> = {};
-  pending = 0;
-  sampleWanted = true;
+  connectedCount = 0;
+  sample = null;
   const origin = new URL(m.url).origin;
-  let sample: unknown = null;
   const open: Held[] = [];
   await pool(cookies.length, m.concurrency, async (i) => {
     if (m.cookies && !cookies[i]) return count(failures, 'no session cookie (sign-in failed)');
     const headers = { origin, ...(m.cookies ? { cookie: cookies[i]! } : {}) };
     try {
-      open.push(m.lean ? await connectLean(m, headers, (p) => (sample ??= p)) : await connectSocketIo(m, headers, (p) => (sample ??= p)));
+      open.push(m.lean ? await connectLean(m, headers) : await connectSocketIo(m, headers));
     } catch (err) {
       count(failures, (err as Error).message);
     }
@@ -125,7 +125,7 @@ async function connect(m: Extract<ToFanoutClient, { type: 'connect' }>): Promise
 }
 
 /** One socket.io-client, as a browser page holds it. */
-function connectSocketIo(m: Extract<ToFanoutClient, { type: 'connect' }>, headers: Record<string, string>, first: (payload: unknown) => void): Promise<Held> {
+function connectSocketIo(m: Extract<ToFanoutClient, { type: 'connect' }>, headers: Record<string, string>): Promise<Held> {
   return new Promise((resolve, reject) => {
     const socket: Socket = io(m.url, {
       path: m.path,
@@ -137,14 +137,14 @@ function connectSocketIo(m: Extract<ToFanoutClient, { type: 'connect' }>, header
       extraHeaders: headers,
     });
     socket.on('fleet', (payload: unknown) => {
-      first(payload);
+      sample ??= payload;
       onFleet(socketIndex.get(socket) ?? -1);
     });
     socket.on('state', () => {
       if (!reported) states++;
     });
     socket.once('connect', () => {
-      socketIndex.set(socket, sockets.length + pending++);
+      socketIndex.set(socket, connectedCount++);
       resolve(socket);
     });
     socket.once('connect_error', (err) => {
@@ -155,21 +155,18 @@ function connectSocketIo(m: Extract<ToFanoutClient, { type: 'connect' }>, header
 }
 
 /** The lean protocol client: events by name, the first payload decoded for the sample. */
-async function connectLean(m: Extract<ToFanoutClient, { type: 'connect' }>, headers: Record<string, string>, first: (payload: unknown) => void): Promise<Held> {
+async function connectLean(m: Extract<ToFanoutClient, { type: 'connect' }>, headers: Record<string, string>): Promise<Held> {
   const key = {};
   const held = await leanSocket({
     url: m.url, path: m.path, headers,
     onEvent: (name, payload) => {
       if (name === 'fleet') {
-        if (sampleWanted) {
-          sampleWanted = false;
-          first(payload());
-        }
+        if (sample === null) sample = payload();
         onFleet(socketIndex.get(key) ?? -1);
       } else if (name === 'state' && !reported) states++;
     },
   });
-  socketIndex.set(key, sockets.length + pending++);
+  socketIndex.set(key, connectedCount++);
   return held;
 }
 
