@@ -33,6 +33,7 @@ import { FLEET_GAP_MS, SOCKET_PATH } from '../../allocator/realtime/socket.ts';
 import { userKey } from '../../allocator/identity/index.ts';
 import { io as ioClient } from 'socket.io-client';
 import { devSignIn } from './bench-http.ts';
+import { benchAllocatorFlags } from './allocator-flags.ts';
 import type { FromFanoutAllocator, ToFanoutAllocator } from './fanout-allocator.ts';
 import type { FromFanoutBare, ToFanoutBare } from './fanout-bare.ts';
 import type { FromFanoutClient, ToFanoutClient } from './fanout-client.ts';
@@ -278,8 +279,8 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     const readySeconds = (performance.now() - t0) / 1000;
 
     allocator = new Child<ToFanoutAllocator, FromFanoutAllocator>(ALLOCATOR, [embedded.controlPlane.kubeconfigPath!, join(dir, 'user-store')], 'allocator',
-      // As `bench sessions`: a CPU profile of the allocator on request.
-      process.env.SDFLEET_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SDFLEET_BENCH_PROFILE}`] : []);
+      // As `bench sessions`: a CPU profile of the allocator, or other flags, on request.
+      benchAllocatorFlags());
     const { url } = await bound.race(allocator.next('ready'), 'the allocator to start');
     say(`${o.clients} Ready in ${readySeconds.toFixed(1)} s; allocator at ${url}; signing ${o.clients} users in and starting their sessions`);
 

@@ -22,6 +22,7 @@ import { FakeRunner } from '../../fleet/control-plane/runner/fake-runner.ts';
 import type { KubeObject } from '../../fleet/control-plane/store/types.ts';
 import type { FromClient, ToClient } from './sessions-client.ts';
 import { ms, summarize, type Summary } from './stats.ts';
+import { benchAllocatorFlags } from './allocator-flags.ts';
 
 export interface SessionsBenchOptions {
   /** Users per run, each starting one session (on a Ready instance of their own). Default 1,000. */
@@ -100,7 +101,7 @@ export async function runSessionsBench(o: SessionsBenchOptions): Promise<Session
       if (store.filter((g) => (g as unknown as GameServer).status?.state === 'Ready').length >= instances) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    allocator = fork(ALLOCATOR, [embedded.controlPlane.kubeconfigPath!, join(dir, 'user-store')], { execArgv: ['--import', 'tsx', ...(process.env.SDFLEET_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SDFLEET_BENCH_PROFILE}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    allocator = fork(ALLOCATOR, [embedded.controlPlane.kubeconfigPath!, join(dir, 'user-store')], { execArgv: ['--import', 'tsx', ...benchAllocatorFlags()], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const proc = allocator;
     const url = await new Promise<string>((resolve, reject) => {
       proc.on('message', (m: { type: string; url?: string }) => {
