@@ -3,6 +3,7 @@ import type { Logger } from '../../../common/log.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import type { Fleet } from '../../agones/types.ts';
 import { RESOURCES } from '../resources/registry.ts';
+import { isApiError } from '../store/errors.ts';
 import type { KubeObject, ObjectStore } from '../store/types.ts';
 import { applyBuffer, type BufferPolicy, type ScaleDecision } from './autoscaler-decision.ts';
 import type { EventRecorder } from './events.ts';
@@ -10,6 +11,14 @@ import { keyOf, splitKey } from './gameserver-controller.ts';
 
 /** Failures within this long after start are logged at debug. */
 const STARTUP_GRACE_MS = 15_000;
+/**
+ * A sync whose write lost to another writer (the Fleet changed while the policy was asked)
+ * runs again this soon, as Agones' rate-limited work queue retries a failed sync; after
+ * `QUICK_RETRIES` such retries in a row, the next waits `SLOW_RETRY_MS`.
+ */
+const QUICK_RETRY_MS = 20;
+const QUICK_RETRIES = 5;
+const SLOW_RETRY_MS = 3000;
 
 interface WebhookPolicy {
   url?: string;
@@ -21,6 +30,9 @@ interface FasSpec {
   policy: { type: string; buffer?: BufferPolicy; webhook?: WebhookPolicy };
   sync?: { type?: string; fixedInterval?: { seconds?: number } };
 }
+
+/** How a sync ended: `conflict` when its write lost to another writer (it runs again soon). */
+export type SyncResult = 'done' | 'failed' | 'conflict';
 
 export interface AutoscalerControllerOptions {
   store: ObjectStore;
@@ -45,7 +57,9 @@ export interface AutoscalerControllerOptions {
 export class AutoscalerController {
   readonly #o: AutoscalerControllerOptions;
   #timers = new Map<string, NodeJS.Timeout>();
-  #running = new Map<string, Promise<void>>();
+  #running = new Map<string, Promise<SyncResult>>();
+  /** Per key: syncs in a row whose write lost to another writer. */
+  #conflicts = new Map<string, number>();
   #unsubscribe: (() => void) | undefined;
   #stopped = false;
 
@@ -80,7 +94,7 @@ export class AutoscalerController {
   }
 
   /** Runs one sync of `key` now (tests, and the admin's "autoscale now"). */
-  syncNow(key: string): Promise<void> {
+  syncNow(key: string): Promise<SyncResult> {
     const running = this.#running.get(key);
     if (running) return running;
     const p = this.#sync(key).finally(() => this.#running.delete(key));
@@ -92,26 +106,30 @@ export class AutoscalerController {
     if (this.#stopped) return;
     clearTimeout(this.#timers.get(key));
     const t = setTimeout(() => {
-      void this.syncNow(key).finally(() => {
+      void this.syncNow(key).catch(() => 'failed' as const).then((result) => {
         const [ns, name] = splitKey(key);
         const fas = this.#o.store.tryGet(RESOURCES.fleetAutoscalers, ns, name);
-        if (fas) this.#schedule(key, intervalOf(fas) * 1000);
+        if (!fas) return;
+        const conflicts = result === 'conflict' ? (this.#conflicts.get(key) ?? 0) + 1 : 0;
+        if (conflicts > 0) this.#conflicts.set(key, conflicts);
+        else this.#conflicts.delete(key);
+        this.#schedule(key, conflicts === 0 ? intervalOf(fas) * 1000 : conflicts <= QUICK_RETRIES ? QUICK_RETRY_MS : SLOW_RETRY_MS);
       });
     }, ms);
     t.unref();
     this.#timers.set(key, t);
   }
 
-  async #sync(key: string): Promise<void> {
+  async #sync(key: string): Promise<SyncResult> {
     const [ns, name] = splitKey(key);
     const fasObj = this.#o.store.tryGet(RESOURCES.fleetAutoscalers, ns, name);
-    if (!fasObj) return;
+    if (!fasObj) return 'done';
     const spec = fasObj.spec as FasSpec;
     const fleetObj = this.#o.store.tryGet(RESOURCES.fleets, ns, spec.fleetName);
     if (!fleetObj) {
       this.#status(ns, name, { ableToScale: false, scalingLimited: false, currentReplicas: 0, desiredReplicas: 0 });
       this.#o.events.record(fasObj, 'Warning', 'FailedGetFleet', `could not find fleet ${spec.fleetName} in namespace ${ns}`);
-      return;
+      return 'done';
     }
     const fleet = fleetObj as unknown as Fleet;
     let decision: ScaleDecision;
@@ -124,15 +142,23 @@ export class AutoscalerController {
       // allocator after the control plane): that is a debug line, later it is a warning.
       const level = Date.now() - this.#startedAt < STARTUP_GRACE_MS ? 'debug' : 'warn';
       this.#o.log[level]({ fleetAutoscaler: key, err: errorMessage(err) }, 'autoscaling failed');
-      return;
+      return 'failed';
     }
     const before = fleet.spec.replicas ?? 0;
     let scaled = false;
     if (decision.replicas !== before) {
-      this.#o.store.mutate(RESOURCES.fleets, ns, spec.fleetName, (copy) => {
-        (copy.spec as Record<string, unknown>).replicas = decision.replicas;
-        return copy;
-      });
+      // As Agones: an update of the Fleet as it was read before the policy was asked. If it
+      // changed meanwhile (the allocator grew it for an arrival, a status update, an admin's
+      // scale), the write is refused and the sync runs again on the Fleet as it is now: an
+      // answer computed on the old Fleet never overwrites a newer size.
+      try {
+        this.#o.store.update(RESOURCES.fleets, { ...fleetObj, spec: { ...(fleetObj.spec as Record<string, unknown>), replicas: decision.replicas } });
+      } catch (err) {
+        if (!isApiError(err, 'Conflict') && !isApiError(err, 'NotFound')) throw err;
+        this.#o.events.record(fasObj, 'Warning', 'AutoScalingFleetError', `Error on scaling fleet ${spec.fleetName} from ${before} to ${decision.replicas}. Error: ${errorMessage(err)}`);
+        this.#o.log.debug({ fleetAutoscaler: key, err: errorMessage(err) }, 'the Fleet changed while the policy was asked; syncing again');
+        return isApiError(err, 'Conflict') ? 'conflict' : 'failed';
+      }
       scaled = true;
       this.#o.events.record(fasObj, 'Normal', 'AutoScalingFleet', `Scaling fleet ${spec.fleetName} from ${before} to ${decision.replicas}`);
     }
@@ -143,6 +169,7 @@ export class AutoscalerController {
       desiredReplicas: decision.replicas,
       ...(scaled ? { lastScaleTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } : {}),
     });
+    return 'done';
   }
 
   async #decide(spec: FasSpec, fleet: Fleet, ns: string): Promise<ScaleDecision> {

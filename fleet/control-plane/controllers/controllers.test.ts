@@ -174,6 +174,45 @@ describe('embedded controllers (no processes)', () => {
     }
   });
 
+  it('a webhook answer never overwrites a Fleet that changed while it was asked (as Agones: the update conflicts, the sync runs again)', async () => {
+    const r = await rig(); rigs.push(r);
+    let answer = 1;
+    let duringCall: (() => void) | undefined;
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const review = JSON.parse(body) as { request: { uid: string } };
+        duringCall?.();
+        duringCall = undefined;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ response: { uid: review.request.uid, scale: true, replicas: answer } }));
+      });
+    });
+    await new Promise<void>((res) => hook.listen(0, '127.0.0.1', res));
+    const replicas = (): number => (r.store.get(RESOURCES.fleets, 'default', 'sd-webui').spec as { replicas: number }).replicas;
+    try {
+      r.store.create(RESOURCES.fleets, fleetManifest(2));
+      r.store.create(RESOURCES.fleetAutoscalers, {
+        apiVersion: 'autoscaling.agones.dev/v1', kind: 'FleetAutoscaler', metadata: { name: 'raced', namespace: 'default' },
+        // An hourly sync: only the syncs this test runs, and the retries after a conflict.
+        spec: { fleetName: 'sd-webui', policy: { type: 'Webhook', webhook: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/scale` } }, sync: { type: 'FixedInterval', fixedInterval: { seconds: 3600 } } },
+      });
+      await r.settle(() => replicas() === 1, 'the first sync to apply the webhook\'s 1');
+      // While the webhook is being asked (its answer: 2), the allocator grows the Fleet to 4 for arrivals.
+      answer = 2;
+      duringCall = () => r.setReplicas(4);
+      assert.equal(await r.controllers.autoscalers.syncNow('default/raced'), 'conflict');
+      assert.equal(replicas(), 4, 'the answer computed on the old Fleet did not lower the grown one');
+      assert.ok(r.store.list(RESOURCES.events).items.some((e) => e.reason === 'AutoScalingFleetError' && /Error on scaling fleet sd-webui from 1 to 2/.test(String(e.message))), 'a Warning event says so');
+      // The next sync asks again with the Fleet as it is now, and its answer applies.
+      answer = 3;
+      assert.equal(await r.controllers.autoscalers.syncNow('default/raced'), 'done');
+      assert.equal(replicas(), 3);
+    } finally {
+      hook.close();
+    }
+  });
+
   it('never gives one GameServer to two allocations, however they interleave', async () => {
     const r = await rig(); rigs.push(r);
     r.store.create(RESOURCES.fleets, fleetManifest(50));
