@@ -237,7 +237,6 @@ export class AllocatorCore {
     return this.allocation.liveSession(user) ?? this.registry.byUser(user);
   }
 
-  /** Everything the admin page shows. */
   /**
    * The demand-aware webhook's last reason for a fleet, when this allocator serves it (set
    * by the server): the admin page shows it beside the FleetAutoscaler's status.
@@ -255,6 +254,12 @@ export class AllocatorCore {
     return typeof r === 'number' && Number.isInteger(r) ? r : undefined;
   }
 
+  /** The namespace's FleetAutoscalers as the informer last saw them; undefined until it has listed them. */
+  fleetAutoscalers(): readonly KubernetesObject[] | undefined {
+    return this.#autoscalers.isSynced ? this.#autoscalers.list() : undefined;
+  }
+
+  /** Everything the admin page shows. */
   adminView(now = Date.now()): AdminView {
     const fleets = this.fleet.counts().map((c) => {
       const f = this.#fleets.get(c.fleet, this.k.namespace) as { spec?: { replicas?: number } } | undefined;

@@ -9,7 +9,7 @@ import { AutoscalerService } from '../fleet/autoscaler/service.ts';
 import { ConfigMapStore } from '../fleet/autoscaler/store.ts';
 import { WEBHOOK_PATH, webhookHandler } from '../fleet/autoscaler/webhook.ts';
 import type { GameServer } from '../fleet/agones/types.ts';
-import { FleetResizer } from './sessions/fleet-resize.ts';
+import { FleetResizer, fleetSizedBySdfleet, sizedBySdfleet, type FleetAutoscalerObject } from './sessions/fleet-resize.ts';
 import { sendError, errorHandler } from './api/errors.ts';
 import { apiRouter } from './api/routes.ts';
 import { AllocatorCore, type CoreOptions } from './core.ts';
@@ -123,6 +123,12 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
       k: o.k, decide: { release: (ref, fleet) => autoscaler.release(ref, fleet), arrival: (ref, fleet) => autoscaler.arrival(ref, fleet) },
       specReplicas: (name) => core.fleetSpecReplicas(name), fleets: () => core.fleetNames(), queued: () => core.queue.entries().length,
       gameServers: () => core.fleet.all(), isLeader: () => core.isLeader, log: log.child({ part: 'autoscaler' }),
+      // From the FleetAutoscaler informer (its changes arrive as they happen); listed from
+      // the API only before it has synced.
+      sizedBySdfleet: (fleet) => {
+        const fas = core.fleetAutoscalers();
+        return fas ? Promise.resolve(fas.some((f) => sizedBySdfleet(f as FleetAutoscalerObject, fleet))) : fleetSizedBySdfleet(o.k, fleet);
+      },
       onResize: (fleet, step, result) => metrics.fleetResizes.inc({ fleet, step, result }),
     });
     core.fleet.on('change', (gs: GameServer | undefined, prev) => {

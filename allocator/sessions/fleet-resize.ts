@@ -58,7 +58,7 @@ export function fleetStatusOf(fleet: string, gameServers: readonly GameServer[])
   return st;
 }
 
-interface FleetAutoscalerObject {
+export interface FleetAutoscalerObject {
   spec?: { fleetName?: string; policy?: { type?: string; webhook?: { url?: string; service?: { path?: string } } } };
 }
 
