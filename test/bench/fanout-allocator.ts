@@ -11,8 +11,8 @@ export type ToFanoutAllocator = { type: 'rss' } | { type: 'changes' } | { type: 
 export type FromFanoutAllocator =
   | { type: 'ready'; url: string }
   | { type: 'rss'; rssMb: number; heapMb: number }
-  /** Queue changes seen since the last ask, in this process's clock. */
-  | { type: 'changes'; at: number[] }
+  /** Queue changes seen since the last ask, and the `fleet` broadcasts made (start and end of their writes), in this process's clock. */
+  | { type: 'changes'; at: number[]; broadcasts: { start: number; end: number }[] }
   | { type: 'sessions'; live: number }
   /** Event-loop delay since the last reset, ms (how long a timer or an I/O callback waited for the loop). */
   | { type: 'loop'; p50: number; p99: number; max: number }
@@ -23,6 +23,22 @@ const allocator = await startBenchAllocator(kubeconfig, userStore);
 // Registered after the allocator's own listeners: runs in the same emit, right after them.
 let changes: number[] = [];
 allocator.core.queue.on('change', () => void changes.push(preciseNow()));
+// Each `fleet` broadcast timed where it is made: how long after the change it started,
+// and how long its writes to every socket held the event loop.
+let broadcasts: { start: number; end: number }[] = [];
+const io = allocator.realtime.io;
+const to = io.to.bind(io);
+io.to = ((room: string) => {
+  const op = to(room);
+  const emit = op.emit.bind(op);
+  op.emit = ((event: string, ...args: unknown[]) => {
+    const start = preciseNow();
+    const r = emit(event, ...args);
+    if (event === 'fleet') broadcasts.push({ start, end: preciseNow() });
+    return r;
+  }) as typeof op.emit;
+  return op;
+}) as typeof io.to;
 const send = (m: FromFanoutAllocator): void => void process.send!(m);
 send({ type: 'ready', url: allocator.url });
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -33,8 +49,9 @@ process.on('message', (m: ToFanoutAllocator) => {
   const mb = (n: number): number => Math.round(n / 1048576);
   if (m.type === 'rss') send({ type: 'rss', rssMb: mb(process.memoryUsage.rss()), heapMb: mb(process.memoryUsage().heapUsed) });
   if (m.type === 'changes') {
-    send({ type: 'changes', at: changes });
+    send({ type: 'changes', at: changes, broadcasts });
     changes = [];
+    broadcasts = [];
   }
   if (m.type === 'sessions') send({ type: 'sessions', live: allocator.core.registry.live().length });
   if (m.type === 'ping') send({ type: 'pong', id: m.id, at: preciseNow() });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clockOffset, ephemeralPorts, fanoutSummary, openFilesLimit, socketLimitProblem, splitRange } from './fanout-stats.ts';
+import { broadcastTimes, clockOffset, ephemeralPorts, fanoutSummary, openFilesLimit, socketLimitProblem, splitRange } from './fanout-stats.ts';
 import { fanoutReport, type FanoutBenchResult, type FanoutRun } from './fanout.ts';
 import { summarize } from './stats.ts';
 
@@ -70,13 +70,17 @@ describe('bench fanout: latencies and report', () => {
       clients: 10, updates: 3, clientProcesses: 2, client: 'lean',
       setup: { readySeconds: 1, sessionsSeconds: 2, sessionsStarted: 10, sessionFailures: {}, connectSeconds: 0.5, connectFailures: {} },
       allocatorRssSessionsMb: 500, sdfleet: run(150, 0), toInformer: summarize([3]), queuedState: { latency: summarize([4, 6, 9]), missed: 0 }, allocatorLoopDelay: { p50: 10, p99: 20, max: 30 },
-      bare: run(50, 0), clocks: [{ offsetMs: 0.1, rttMs: 0.2 }], payloadBytes: 300, controlPlaneRssMb: 400, seconds: 20,
+      broadcast: { start: summarize([2, 4, 30]), writes: summarize([120, 130, 140]) },
+      bare: run(50, 0), bareBroadcast: { start: summarize([1, 1, 1]), writes: summarize([100, 110, 150]) }, clocks: [{ offsetMs: 0.1, rttMs: 0.2 }], payloadBytes: 300, controlPlaneRssMb: 400, seconds: 20,
     };
     const text = fanoutReport(r);
     assert.match(text, /allocator RSS ≤ 1024 MB: met \(600 MB\)/);
     assert.match(text, /fan-out p99 ≤ 200 ms with none missed: met \(150\.0 ms, 0 missed\)/);
     assert.match(text, /\| sdfleet: change → the waiting user's own `state` \(3 of 3\) \| 6\.0 \|/);
     assert.match(text, /0 `state` events to the clients \(all holding a session\)/);
+    assert.match(text, /\| sdfleet: change → the allocator starts writing `fleet` \(3 of 3\) \| 4\.0 \|/);
+    assert.match(text, /\| sdfleet: the allocator writing `fleet` to every socket \| 130\.0 \|/);
+    assert.match(text, /\| bare socket\.io: writing `fleet` to every socket \| 110\.0 \|/);
     assert.match(text, /2 client processes holding lean protocol clients/);
     assert.match(fanoutReport({ ...r, client: 'socket.io' }), /2 client processes holding socket\.io-client sockets/);
     assert.match(text, /\| ratio sdfleet \/ bare, change → each client \| 1\.0× \| 3\.0× \| 3\.0× \| 3\.0× \|/);
@@ -84,6 +88,23 @@ describe('bench fanout: latencies and report', () => {
     assert.match(fanoutReport({ ...r, sdfleet: run(250, 0) }), /NOT met \(250\.0 ms/);
     const { bare: _bare, ...alone } = r;
     assert.doesNotMatch(fanoutReport(alone), /ratio/);
+  });
+});
+
+describe('broadcastTimes', () => {
+  it('takes, per update, the first broadcast after its change and before the next, in the bench\'s clock', () => {
+    // Server clock = bench clock + 1000.
+    const updates = [{ changedAt: 0 }, { changedAt: 1000 }, { changedAt: 2000 }];
+    const broadcasts = [
+      { start: 1005, end: 1125 }, // update 0: 5 ms after its change, 120 ms of writes
+      { start: 1900, end: 1910 }, // a second one before update 1: not the first, ignored
+      { start: 2010, end: 2140 }, // update 1
+      // update 2: none (its broadcast was coalesced away): left out, not counted as 0
+    ];
+    const t = broadcastTimes(updates, broadcasts, 1000);
+    assert.deepEqual(summarizeBack(t.start), [5, 10]);
+    assert.equal(t.start.n, 2);
+    assert.deepEqual(summarizeBack(t.writes), [120, 130]);
   });
 });
 

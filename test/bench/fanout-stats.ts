@@ -144,3 +144,22 @@ export function fanoutSummary(updates: readonly UpdateArrivals[], offsets: reado
   }
   return { delivery: summarize(all), first: summarize(firsts), last: summarize(lasts), expected, missedDeliveries: missed, clientsMissing: missingByClient.size };
 }
+
+export interface BroadcastTimes {
+  start: Summary;
+  writes: Summary;
+}
+
+/** Per update, the first broadcast made after its change and before the next one (times in the server's clock; `offset` = server − bench). */
+export function broadcastTimes(updates: readonly { changedAt: number }[], broadcasts: readonly { start: number; end: number }[], offset: number): BroadcastTimes {
+  const start: number[] = [];
+  const writes: number[] = [];
+  updates.forEach((u, i) => {
+    const next = updates[i + 1]?.changedAt ?? Infinity;
+    const b = broadcasts.find((x) => x.start - offset >= u.changedAt && x.start - offset < next);
+    if (!b) return;
+    start.push(b.start - offset - u.changedAt);
+    writes.push(b.end - b.start);
+  });
+  return { start: summarize(start), writes: summarize(writes) };
+}

@@ -38,8 +38,8 @@ import type { FromFanoutAllocator, ToFanoutAllocator } from './fanout-allocator.
 import type { FromFanoutBare, ToFanoutBare } from './fanout-bare.ts';
 import type { FromFanoutClient, ToFanoutClient } from './fanout-client.ts';
 import {
-  clockOffset, ephemeralPorts, fanoutSummary, openFilesLimit, preciseNow, socketLimitProblem, splitRange,
-  type FanoutSummary, type Ping, type UpdateArrivals,
+  broadcastTimes, clockOffset, ephemeralPorts, fanoutSummary, openFilesLimit, preciseNow, socketLimitProblem, splitRange,
+  type BroadcastTimes, type FanoutSummary, type Ping, type UpdateArrivals,
 } from './fanout-stats.ts';
 import { ms, summarize, type Summary } from './stats.ts';
 
@@ -94,7 +94,10 @@ export interface FanoutBenchResult {
   queuedState: { latency: Summary; missed: number };
   /** The allocator's event-loop delay during the updates, ms. */
   allocatorLoopDelay: { p50: number; p99: number; max: number };
+  /** Per update, where the server's side of the time goes: change → the server starts writing `fleet`, and its writes to every socket, ms. */
+  broadcast: BroadcastTimes;
   bare?: FanoutRun;
+  bareBroadcast?: BroadcastTimes;
   /** Clock offsets (ms) and the round trips they were measured with: their error is half that. */
   clocks: { offsetMs: number; rttMs: number }[];
   payloadBytes: number;
@@ -336,7 +339,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
         store.delete(RESOURCES.leases, 'default', queueLeaseName(waiter));
       }
     }, 'sdfleet');
-    const seen = (await allocator.ask({ type: 'changes' }, 'changes')).at;
+    const { at: seen, broadcasts } = await allocator.ask({ type: 'changes' }, 'changes');
     const { type: _, ...loop } = await allocator.ask({ type: 'loop' }, 'loop');
     const allocatorOffset = clocks.at(-1)!.offsetMs;
     // The first change the informer saw after each update was made.
@@ -352,12 +355,14 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       if (at !== undefined) queuedState.push(at - u.changedAt);
     });
     waiterSocket.close();
+    const broadcast = broadcastTimes(sd.updates, broadcasts, allocatorOffset);
     const sdfleet: FanoutRun = { fanout: fanoutSummary(sd.updates, offsets), connected: conn.connected, rssMb: rest.rssMb, heapMb: rest.heapMb, extraEvents: sd.extra, stateEvents: sd.states };
     say(`sdfleet: p50 ${ms(sdfleet.fanout.delivery.p50)} ms, p99 ${ms(sdfleet.fanout.delivery.p99)} ms, ${sdfleet.fanout.missedDeliveries} missed; ${sd.states} \`state\` events to users holding a session`);
     await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'close' }, 'closed'))), 'the clients to disconnect');
     await allocator.stop();
 
     let bareRun: FanoutRun | undefined;
+    let bareBroadcast: BroadcastTimes | undefined;
     if (o.baseline) {
       bare = new Child<ToFanoutBare, FromFanoutBare>(BARE, [], 'bare socket.io server');
       const b = bare;
@@ -367,7 +372,10 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       const bareRest = await b.ask({ type: 'rss' }, 'rss');
       say(`baseline: ${bc.connected} connected; bare server RSS ${bareRest.rssMb} MB; ${o.updates} broadcasts`);
       const bareClocks = await bound.race(Promise.all(clients.map((c) => c.clock())), 'clock offsets');
+      const bareOffset = (await bound.race(b.clock(), 'the bare server\'s clock offset')).offsetMs;
+      await b.ask({ type: 'broadcasts' }, 'broadcasts');
       const bu = await measure(o, bound, clients, () => b.send({ type: 'broadcast', payload: conn.sample }), 'bare');
+      bareBroadcast = broadcastTimes(bu.updates, (await b.ask({ type: 'broadcasts' }, 'broadcasts')).broadcasts, bareOffset);
       bareRun = { fanout: fanoutSummary(bu.updates, bareClocks.map((c) => c.offsetMs)), connected: bc.connected, rssMb: bareRest.rssMb, heapMb: bareRest.heapMb, extraEvents: bu.extra, stateEvents: bu.states };
       clocks.push(...bareClocks);
       await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'close' }, 'closed'))), 'the clients to disconnect');
@@ -380,7 +388,9 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
       toInformer: summarize(toInformer),
       queuedState: { latency: summarize(queuedState), missed: sd.updates.length - queuedState.length },
       allocatorLoopDelay: loop,
+      broadcast,
       ...(bareRun ? { bare: bareRun } : {}),
+      ...(bareBroadcast ? { bareBroadcast } : {}),
       clocks,
       payloadBytes: Buffer.byteLength(JSON.stringify(conn.sample)),
       controlPlaneRssMb: mb(process.memoryUsage.rss()),
@@ -414,8 +424,11 @@ export function fanoutReport(r: FanoutBenchResult): string {
     '| --- | --- | --- | --- | --- |',
     row('sdfleet: change in the control plane → the allocator\'s queue informer', r.toInformer),
     ...run('sdfleet', s),
+    row(`sdfleet: change → the allocator starts writing \`fleet\` (${r.broadcast.start.n} of ${r.updates})`, r.broadcast.start),
+    row('sdfleet: the allocator writing `fleet` to every socket', r.broadcast.writes),
     row(`sdfleet: change → the waiting user's own \`state\` (${r.queuedState.latency.n} of ${r.updates})`, r.queuedState.latency),
     ...(r.bare ? run('bare socket.io broadcast', r.bare) : []),
+    ...(r.bareBroadcast ? [row('bare socket.io: change → it starts writing (the bench\'s message to it)', r.bareBroadcast.start), row('bare socket.io: writing `fleet` to every socket', r.bareBroadcast.writes)] : []),
     ...(r.bare ? [`| ratio sdfleet / bare, change → each client | ${ratio(s.fanout.delivery.p50, r.bare.fanout.delivery.p50)} | ${ratio(s.fanout.delivery.p95, r.bare.fanout.delivery.p95)} | ${ratio(s.fanout.delivery.p99, r.bare.fanout.delivery.p99)} | ${ratio(s.fanout.delivery.max, r.bare.fanout.delivery.max)} |`] : []),
     '',
     `The allocator's event loop during the updates: delay p50 ${ms(r.allocatorLoopDelay.p50)} ms, p99 ${ms(r.allocatorLoopDelay.p99)} ms, max ${ms(r.allocatorLoopDelay.max)} ms.`,
