@@ -55,7 +55,8 @@ async function rig() {
   const allocate = (labels: Record<string, string> = {}) =>
     handler!({ apiVersion: 'allocation.agones.dev/v1', kind: 'GameServerAllocation', metadata: { namespace: 'default' }, spec: { selectors: [{ matchLabels: { 'agones.dev/fleet': 'sd-webui' } }], metadata: { labels } } });
   const setReplicas = (n: number) => store.mutate(RESOURCES.fleets, 'default', 'sd-webui', (c) => { (c.spec as { replicas: number }).replicas = n; return c; });
-  return { store, runner, controllers, gss, states, settle, allocate, setReplicas, close: async () => { await controllers.stop(); await store.close(); } };
+  const allocateSpec = (spec: Record<string, unknown>) => handler!({ apiVersion: 'allocation.agones.dev/v1', kind: 'GameServerAllocation', metadata: { namespace: 'default' }, spec });
+  return { store, runner, controllers, gss, states, settle, allocate, allocateSpec, setReplicas, close: async () => { await controllers.stop(); await store.close(); } };
 }
 
 describe('embedded controllers (no processes)', () => {
@@ -226,6 +227,25 @@ describe('embedded controllers (no processes)', () => {
     assert.equal(allocated.length, 50);
     assert.equal(new Set(allocated.map((x) => (x.status as { gameServerName: string }).gameServerName)).size, 50);
     assert.equal(results.length - allocated.length, 150);
+  });
+
+  it('with several Fleets, a selector naming one gets that Fleet\'s oldest Ready; one naming none, the oldest of all', async () => {
+    const r = await rig(); rigs.push(r);
+    const named = (name: string, replicas: number): KubeObject => ({ ...fleetManifest(replicas), metadata: { name, namespace: 'default' } });
+    r.store.create(RESOURCES.fleets, named('older', 3));
+    await r.settle(() => r.states().filter((x) => x === 'Ready').length === 3, 'the first Fleet Ready');
+    await new Promise((res) => setTimeout(res, 1100)); // creation times have one-second resolution
+    r.store.create(RESOURCES.fleets, named('newer', 2));
+    await r.settle(() => r.states().filter((x) => x === 'Ready').length === 5, 'both Fleets Ready');
+    const fleetOf = (name: unknown): string => r.gss().find((g) => g.metadata.name === name)!.metadata.labels!['agones.dev/fleet']!;
+    const got = (spec: Record<string, unknown>): unknown => (r.allocateSpec(spec).status as { gameServerName?: string }).gameServerName;
+    assert.equal(fleetOf(got({ selectors: [{ matchLabels: { 'agones.dev/fleet': 'newer' } }] })), 'newer', 'past the older Fleet\'s Ready ones');
+    assert.equal(fleetOf(got({ selectors: [{ matchExpressions: [{ key: 'agones.dev/fleet', operator: 'In', values: ['newer'] }] }] })), 'newer', 'a Fleet named otherwise than in matchLabels: every Fleet looked at');
+    assert.equal(fleetOf(got({})), 'older', 'no selector: the oldest Ready of all');
+    assert.equal((r.allocateSpec({ selectors: [{ matchLabels: { 'agones.dev/fleet': 'newer' } }] }).status as { state: string }).state, 'UnAllocated', 'the newer Fleet\'s two are taken');
+    assert.equal((r.allocateSpec({ selectors: [{ matchLabels: { 'agones.dev/fleet': 'none' } }] }).status as { state: string }).state, 'UnAllocated');
+    const d = got({ scheduling: 'Distributed', selectors: [{ matchLabels: { model: 'sd15' } }] });
+    assert.equal(fleetOf(d), 'older', 'Distributed over every Fleet: only the older one has Ready left');
   });
 
   it('the allocation handler answers UnAllocated in an empty namespace', () => {
