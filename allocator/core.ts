@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
@@ -114,6 +113,24 @@ const ENDS_TTL_MS = 5000;
  */
 const COLD_START_TTL_MS = 10_000;
 
+/** A value per key, computed again when older than `ttlMs` (or when the clock went back). */
+class Reused<T> {
+  readonly #ttlMs: number;
+  readonly #values = new Map<string, { at: number; value: T }>();
+
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+
+  get(key: string, now: number, compute: () => T): T {
+    const hit = this.#values.get(key);
+    if (hit && now >= hit.at && now - hit.at < this.#ttlMs) return hit.value;
+    const value = compute();
+    this.#values.set(key, { at: now, value });
+    return value;
+  }
+}
+
 /**
  * The allocator's state and the rules over it, shared by the REST API, socket.io and the
  * proxy: the GameServer informer feeding the session registry and the fleet view, the
@@ -124,8 +141,6 @@ export class AllocatorCore {
   readonly k: KubeClients;
   readonly registry = new SessionRegistry();
   readonly fleet: FleetView;
-  /** A FleetAutoscaler of the namespace was added, changed or deleted (which fleets sdfleet's webhook sizes may have changed). */
-  readonly autoscalerChanges = new EventEmitter<{ change: [] }>();
   readonly queue: WaitQueue;
   readonly allocation: AllocationService;
   readonly traffic: TrafficRecorder;
@@ -140,9 +155,9 @@ export class AllocatorCore {
   readonly #autoscalers: ResilientInformer<KubernetesObject>;
   readonly #leader: LeaderWork;
   /** Per profile: the sessions' due ends as last computed (queue ETAs). */
-  readonly #ends = new Map<string, { at: number; ends: number[] }>();
+  readonly #ends = new Reused<number[]>(ENDS_TTL_MS);
   /** Per profile: the measured cold start as last computed (queue ETAs). */
-  readonly #coldStarts = new Map<string, { at: number; ms: number }>();
+  readonly #coldStarts = new Reused<number>(COLD_START_TTL_MS);
   #metricsTimer: NodeJS.Timeout | undefined;
 
   constructor(o: CoreOptions) {
@@ -181,18 +196,16 @@ export class AllocatorCore {
       },
     });
     const kick = (): void => void this.fleet.emit('change', undefined as never, undefined);
-    const small = (plural: string, group = 'agones.dev', also?: () => void) => {
-      const changed = also ? (): void => (kick(), also()) : kick;
-      return new ResilientInformer<KubernetesObject>({
+    const small = (plural: string, group = 'agones.dev') =>
+      new ResilientInformer<KubernetesObject>({
         kc: o.k.kc,
         path: `/apis/${group}/v1/namespaces/${o.k.namespace}/${plural}`,
         list: () => o.k.custom.listNamespacedCustomObject({ group, version: 'v1', namespace: o.k.namespace, plural }) as never,
         log: o.log,
-        events: { onAdd: changed, onUpdate: changed, onDelete: changed },
+        events: { onAdd: kick, onUpdate: kick, onDelete: kick },
       });
-    };
     this.#fleets = small('fleets');
-    this.#autoscalers = small('fleetautoscalers', 'autoscaling.agones.dev', () => void this.autoscalerChanges.emit('change'));
+    this.#autoscalers = small('fleetautoscalers', 'autoscaling.agones.dev');
     this.#leader = new LeaderWork({
       k: o.k, registry: this.registry, fleet: this.fleet, queue: this.queue, allocation: this.allocation, profiles: o.profiles,
       policy: o.policy, releaseTimeoutMs: o.releaseTimeoutMs ?? 300_000, log: o.log,
@@ -365,7 +378,7 @@ export class AllocatorCore {
   }
 
   #etas(profile: Profile, n: number, now: number): number[] {
-    const coldStartMs = this.#coldStartMs(profile, now);
+    const coldStartMs = this.#coldStarts.get(profile.name, now, () => this.fleet.coldStartMs(profile));
     return etas(n, {
       now,
       startingCreatedAt: this.fleet.startingFor(profile).map((g) => Date.parse(g.metadata.creationTimestamp ?? '') || now),
@@ -375,24 +388,12 @@ export class AllocatorCore {
     });
   }
 
-  #coldStartMs(profile: Profile, now: number): number {
-    const hit = this.#coldStarts.get(profile.name);
-    if (hit && now >= hit.at && now - hit.at < COLD_START_TTL_MS) return hit.ms;
-    const ms = this.fleet.coldStartMs(profile);
-    this.#coldStarts.set(profile.name, { at: now, ms });
-    return ms;
-  }
-
   /** When each live session of the profile is due to end, kept ENDS_TTL_MS: an idle verdict of every session per queue change is not needed for an estimate. */
   #sessionEnds(profile: Profile, now: number): number[] {
-    const hit = this.#ends.get(profile.name);
-    if (hit && now >= hit.at && now - hit.at < ENDS_TTL_MS) return hit.ends;
-    const ends = this.registry.live().filter((s) => s.profile === profile.name).map((s) => {
+    return this.#ends.get(profile.name, now, () => this.registry.live().filter((s) => s.profile === profile.name).map((s) => {
       const v = idleVerdict(this.withLocalActivity(s), now, this.policy);
       return v.kind === 'reclaim' ? now : s.state === 'releasing' ? now : v.deadline;
-    });
-    this.#ends.set(profile.name, { at: now, ends });
-    return ends;
+    }));
   }
 
   /** Profiles with what each offers now (start page). */

@@ -139,7 +139,6 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
       else void resizer.changed(prev, gs);
     });
     core.queue.on('change', () => void resizer.queueChanged());
-    core.autoscalerChanges.on('change', () => resizer.autoscalersChanged());
   }
 
   // Who is asking, once per request; a Set-Cookie when the identity layer renews or mints one.
