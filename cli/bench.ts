@@ -173,7 +173,7 @@ export function benchCommand(): Command {
         'configurable-http-proxy (npm) and nginx (Debian; installed where missing, as is wrk), in the same run; ' +
         'WebSocket echo round trips through each; an 8 MiB image download; the proxy\'s memory while large bodies stream',
     )
-    .option('--targets <list>', `targets besides direct: ${TARGET_NAMES.join(',')}`, targets, pd.targets)
+    .option('--targets <list>', `targets besides direct: ${TARGET_NAMES.filter((t) => t !== 'direct').join(',')} (node-relay, the floor of a Node proxy, only when named)`, targets, pd.targets)
     .option('--connections <list>', 'concurrent connections of the HTTP runs, e.g. 1,50', numbers('--connections', 1), pd.connections)
     .option('--duration <s>', 'measured whole seconds per case (wrk counts in seconds)', intOption('--duration', 1, 600), pd.durationSec)
     .option('--warmup <s>', 'unmeasured whole seconds before each HTTP case', intOption('--warmup', 0, 60), pd.warmupSec)

@@ -1,7 +1,7 @@
 /**
  * The processes of `sdfleet bench proxy`: the backend (the instance stand-in), and each
- * target the load goes to: the backend directly, the sdfleet proxy, configurable-http-proxy
- * and nginx. Each is its own process on loopback; `stop()` ends it and waits.
+ * target the load goes to: the backend directly, the sdfleet proxy, configurable-http-proxy,
+ * nginx, and (on request) the floor of a Node proxy (`proxy-relay.ts`). Each is its own process on loopback; `stop()` ends it and waits.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,8 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/net.ts';
 import { processTree } from './proxy-tools.ts';
 
-export type TargetName = 'direct' | 'sdfleet' | 'configurable-http-proxy' | 'nginx';
-export const TARGET_NAMES: readonly TargetName[] = ['direct', 'sdfleet', 'configurable-http-proxy', 'nginx'];
+export type TargetName = 'direct' | 'sdfleet' | 'configurable-http-proxy' | 'nginx' | 'node-relay';
+export const TARGET_NAMES: readonly TargetName[] = ['direct', 'sdfleet', 'configurable-http-proxy', 'nginx', 'node-relay'];
+/** What a run measures unless `--targets` says otherwise (node-relay is a reference, asked for by name). */
+export const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'sdfleet', 'configurable-http-proxy', 'nginx'];
 
 export interface Running {
   name: TargetName;
@@ -108,6 +110,14 @@ export async function startSdfleet(backendPort: number): Promise<Running> {
   const url = `http://127.0.0.1:${port}`;
   await until200(`${url}/`, 'the sdfleet proxy');
   return { name: 'sdfleet', url, pids: () => (child.pid ? [child.pid] : []), stop: () => stopChild(child) };
+}
+
+/** The floor of a Node proxy (`proxy-relay.ts`): Node's parser, no checks, bytes piped back. */
+export async function startNodeRelay(backendPort: number): Promise<Running> {
+  const { child, port } = await forkListening('./proxy-relay.ts', { TARGET_PORT: String(backendPort) });
+  const url = `http://127.0.0.1:${port}`;
+  await until200(`${url}/`, 'the Node relay');
+  return { name: 'node-relay', url, pids: () => (child.pid ? [child.pid] : []), stop: () => stopChild(child) };
 }
 
 /**

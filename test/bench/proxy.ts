@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { IMAGE_BYTES, SMALL_BYTES } from './proxy-backend.ts';
-import { direct, startBackend, startChp, startNginx, startSdfleet, TARGET_NAMES, type Backend, type Running, type TargetName } from './proxy-targets.ts';
+import { DEFAULT_TARGETS, direct, startBackend, startChp, startNginx, startNodeRelay, startSdfleet, type Backend, type Running, type TargetName } from './proxy-targets.ts';
 import { cpuSeconds, ensureCommand, loadAverage, rssBytes, runWrk, type WrkResult } from './proxy-tools.ts';
 import type { WsPhase, WsResult } from './proxy-ws-client.ts';
 
@@ -49,7 +49,7 @@ export interface ProxyBenchOptions {
 }
 
 export const PROXY_BENCH_DEFAULTS: Omit<ProxyBenchOptions, 'progress'> = {
-  targets: [...TARGET_NAMES],
+  targets: [...DEFAULT_TARGETS],
   connections: [1, 50],
   durationSec: 5,
   warmupSec: 1,
@@ -245,6 +245,7 @@ export async function runProxyBench(opts: ProxyBenchOptions): Promise<ProxyBench
       const t = name === 'direct' ? direct(backend.port)
         : name === 'sdfleet' ? await startSdfleet(backend.port)
         : name === 'configurable-http-proxy' ? await startChp(backend.port)
+        : name === 'node-relay' ? await startNodeRelay(backend.port)
         : await startNginx(backend.port, join(dir, 'nginx'));
       started.push(t);
       targets.push(t);
