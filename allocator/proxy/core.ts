@@ -12,8 +12,10 @@ export interface ProxyCore {
   o: ResolvedOptions;
   /** Keep-alive connection pools, one per instance origin (`http://host:port`). */
   pools: Map<string, Pool>;
-  /** WebSocket relays and upgrade requests in flight; `close()` destroys them. */
+  /** WebSocket relays, upgrade requests and fast-lane connections in flight; `close()` destroys them. */
   inflight: Set<{ destroy(err?: Error): unknown }>;
+  /** The fast lane's idle connections to instances, by `host:port` (`lane.ts`). */
+  idle: Map<string, { socket: { destroy(): void }; parked: NodeJS.Timeout | undefined }[]>;
   closed: boolean;
   sweep: NodeJS.Timeout;
 }
@@ -31,7 +33,7 @@ export function createCore(o: ResolvedOptions): ProxyCore {
     }
   }, SWEEP_MS);
   sweep.unref();
-  return { o, pools, inflight: new Set(), closed: false, sweep };
+  return { o, pools, inflight: new Set(), idle: new Map(), closed: false, sweep };
 }
 
 /** The pool for one instance, made on first use. */
@@ -61,6 +63,13 @@ export async function closeCore(core: ProxyCore): Promise<void> {
   clearInterval(core.sweep);
   for (const f of [...core.inflight]) f.destroy();
   core.inflight.clear();
+  for (const list of core.idle.values()) {
+    for (const u of list) {
+      clearTimeout(u.parked);
+      u.socket.destroy();
+    }
+  }
+  core.idle.clear();
   const pools = [...core.pools.values()];
   core.pools.clear();
   await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));

@@ -1,10 +1,12 @@
 import { closeCore, createCore } from './core.ts';
 import { resolveOptions } from './options.ts';
 import type { Proxy, ProxyOptions } from './types.ts';
+import { createFastLane } from './lane.ts';
 import { handleWeb } from './web.ts';
 import { handleUpgrade } from './websocket.ts';
 
 export type { Proxy, ProxyMetrics, ProxyOptions, Route } from './types.ts';
+export type { FastLane, FastLaneOptions, LaneRequest } from './lane.ts';
 export { PROXY_DEFAULTS } from './types.ts';
 export { prometheusProxyMetrics } from './metrics.ts';
 
@@ -18,6 +20,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
   return {
     web: (req, res) => handleWeb(core, req, res),
     upgrade: (req, socket, head) => handleUpgrade(core, req, socket, head),
+    fastLane: (lane) => createFastLane(core, lane),
     close: () => closeCore(core),
   };
 }

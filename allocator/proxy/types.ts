@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/log.ts';
+import type { FastLane, FastLaneOptions } from './lane.ts';
 
 /**
  * Where one request goes, decided by the allocator for each request (never per
@@ -112,6 +113,12 @@ export interface Proxy {
   web(req: IncomingMessage, res: ServerResponse): void;
   /** Proxies one Upgrade request (WebSocket only; anything else is answered 400 and closed). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * The fast lane (`lane.ts`): give it every connection the listening socket accepts; it
+   * relays the requests `route` sends to an instance itself and hands the connection to
+   * `fallback` (the server wired to `web` and `upgrade`) for anything else.
+   */
+  fastLane(opts: FastLaneOptions): FastLane;
   /**
    * Ends everything in flight (requests to instances, WebSockets) and the connection pool,
    * and resolves when done. Afterwards `web` answers 503 and `upgrade` closes the socket.

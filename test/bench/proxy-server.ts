@@ -1,7 +1,9 @@
 /**
  * The sdfleet proxy under test, in its own process (forked with IPC; sends `{ port }` once
- * listening), as the allocator configures it (metrics on, activity recorded) but with a
- * fixed route instead of sign-in and Kubernetes: it measures the proxy itself.
+ * listening), as the allocator configures it (metrics on, activity recorded, the fast lane
+ * in front of the HTTP server) but with a fixed route instead of sign-in and Kubernetes: it
+ * measures the proxy itself. SDFLEET_BENCH_NO_FAST_LANE=1 leaves the lane out (every request
+ * through Node's server and undici), for comparison.
  * Environment: TARGET_PORT (the backend on 127.0.0.1). Exits when its parent does.
  */
 import http from 'node:http';
@@ -25,6 +27,7 @@ function main(): void {
   const server = http.createServer((req, res) => proxy.web(req, res));
   server.on('upgrade', (req, socket, head) => proxy.upgrade(req, socket, head));
   server.keepAliveTimeout = 65_000;
+  if (process.env.SDFLEET_BENCH_NO_FAST_LANE !== '1') proxy.fastLane({ route: () => route, server });
   server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }));
   process.on('disconnect', () => process.exit(0));
 }

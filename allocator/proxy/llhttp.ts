@@ -1,0 +1,154 @@
+/**
+ * Node's own HTTP/1 parser (llhttp, strict: the one behind `http.createServer`), as Node's
+ * `_http_common` module hands it to `http`. The fast lane (`lane.ts`) parses with it so it
+ * refuses exactly what Node's server refuses (Content-Length with Transfer-Encoding, bad
+ * chunk sizes, CR/LF in values, …). The binding is not a documented API: `LLHTTP.available`
+ * says whether this Node's binding behaves as this file expects (a self-test at load), and
+ * without it the fast lane stays off and every request takes the ordinary path.
+ */
+import { createRequire } from 'node:module';
+
+/** One message head, as the parser reports it. */
+export interface Head {
+  versionMajor: number;
+  versionMinor: number;
+  /** Flat `[name, value, …]`, as received. */
+  rawHeaders: string[];
+  /** Requests only. */
+  method: string;
+  url: string;
+  /** Responses only. */
+  status: number;
+  statusText: string;
+  /** An Upgrade (or CONNECT) request, or a 101. */
+  upgrade: boolean;
+  keepAlive: boolean;
+}
+
+/**
+ * What the head callback returns: `body` (parse the body as framed), `no-body` (a
+ * response to HEAD: no body whatever the headers say), `stop` (parse no further: execute
+ * returns the bytes up to the end of this head).
+ */
+export type HeadVerdict = 'body' | 'no-body' | 'stop';
+
+export interface Hooks {
+  head(h: Head): HeadVerdict;
+  /** A slice of the body (chunked framing already removed). */
+  body(b: Buffer): void;
+  complete(): void;
+}
+
+export interface ParseError extends Error {
+  code: string;
+  bytesParsed?: number;
+}
+
+interface Binding {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): number | ParseError;
+  finish(): ParseError | undefined;
+  close(): void;
+  [slot: number]: unknown;
+}
+interface BindingClass {
+  new (): Binding;
+  REQUEST: number;
+  RESPONSE: number;
+  kOnHeaders: number;
+  kOnHeadersComplete: number;
+  kOnBody: number;
+  kOnMessageComplete: number;
+}
+
+const VERDICT: Record<HeadVerdict, number> = { body: 0, 'no-body': 1, stop: 2 };
+
+let binding: { HTTPParser: BindingClass; methods: readonly string[] } | undefined;
+try {
+  binding = createRequire(import.meta.url)('_http_common') as { HTTPParser: BindingClass; methods: readonly string[] };
+} catch {
+  binding = undefined;
+}
+
+/** A request or response parser over one connection's bytes. */
+export class MessageParser {
+  readonly #p: Binding;
+  /** Header lines flushed before the head completed (long heads, heads over several reads). */
+  #pending: string[] = [];
+  #pendingUrl = '';
+
+  constructor(kind: 'request' | 'response', maxHeaderSize: number, hooks: Hooks) {
+    const { HTTPParser, methods } = binding!;
+    const p = new HTTPParser();
+    p.initialize(kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, maxHeaderSize, 0);
+    p[HTTPParser.kOnHeaders] = (headers: string[], url: string): void => {
+      for (const h of headers) this.#pending.push(h);
+      this.#pendingUrl += url;
+    };
+    p[HTTPParser.kOnHeadersComplete] = (versionMajor: number, versionMinor: number, headers: string[] | undefined, method: number | undefined, url: string | undefined, status: number | undefined, statusText: string | undefined, upgrade: boolean, keepAlive: boolean): number => {
+      let rawHeaders = headers ?? [];
+      if (this.#pending.length > 0) {
+        rawHeaders = [...this.#pending, ...rawHeaders];
+        this.#pending = [];
+      }
+      const u = (url || '') + '';
+      const fullUrl = this.#pendingUrl + u;
+      this.#pendingUrl = '';
+      return VERDICT[hooks.head({
+        versionMajor, versionMinor, rawHeaders,
+        method: method === undefined ? '' : (methods[method] ?? ''), url: fullUrl,
+        status: status ?? 0, statusText: statusText ?? '', upgrade, keepAlive,
+      })];
+    };
+    p[HTTPParser.kOnBody] = (b: Buffer): void => hooks.body(b);
+    p[HTTPParser.kOnMessageComplete] = (): void => hooks.complete();
+    this.#p = p;
+  }
+
+  /** Bytes consumed (less than given after a `stop`), or the parse error. */
+  execute(data: Buffer): number | ParseError {
+    return this.#p.execute(data);
+  }
+
+  /** End of input: completes a body that runs until the connection closes. */
+  finish(): ParseError | undefined {
+    return this.#p.finish();
+  }
+
+  close(): void {
+    this.#p.close();
+  }
+}
+
+/** Whether this Node's parser binding works as expected; `why` when not. */
+export const LLHTTP: { available: boolean; why?: string } = selfTest();
+
+function selfTest(): { available: boolean; why?: string } {
+  if (!binding || typeof binding.HTTPParser !== 'function' || !Array.isArray(binding.methods)) return { available: false, why: "node's _http_common has no HTTPParser" };
+  try {
+    const seen: string[] = [];
+    const req = new MessageParser('request', 16_384, {
+      head: (h) => { seen.push(`${h.method} ${h.url} ${h.rawHeaders.join('=')}`); return 'body'; },
+      body: (b) => seen.push(b.toString()),
+      complete: () => seen.push('end'),
+    });
+    const reqBytes = Buffer.from('POST /a?b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+    const n = req.execute(reqBytes);
+    req.close();
+    const res = new MessageParser('response', 16_384, {
+      head: (h) => { seen.push(`${h.status} ${h.statusText} ${String(h.keepAlive)}`); return 'stop'; },
+      body: () => seen.push('body?'),
+      complete: () => seen.push('end'),
+    });
+    const resHead = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n';
+    const m = res.execute(Buffer.from(`${resHead}ok`));
+    res.close();
+    const want = ['POST /a?b Host=h=Transfer-Encoding=chunked', 'abc', 'end', '200 OK true', 'end'];
+    if (n !== reqBytes.length || m !== resHead.length || seen.join('|') !== want.join('|')) {
+      return { available: false, why: `node's HTTPParser binding behaves differently (${String(n)}, ${String(m)}, ${JSON.stringify(seen)})` };
+    }
+    return { available: true };
+  } catch (err) {
+    return { available: false, why: `node's HTTPParser binding failed its self-test: ${(err as Error).message}` };
+  }
+}
