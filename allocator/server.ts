@@ -193,6 +193,31 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
   });
   app.use(errorHandler(log));
 
+  // The fast lane (allocator/proxy/lane.ts): a signed-in user's request with a session goes
+  // to the instance without Node's request objects, Express or undici; anything else (our
+  // own paths, a credential still to verify or renew, upgrades) goes to the server above,
+  // which answers it exactly as before.
+  proxy.fastLane({
+    server,
+    route: (r) => {
+      const url = r.url;
+      if (url.startsWith(`${PREFIX}/`) || url === PREFIX || url === '/metrics' || url.startsWith(PREFIX + '?')) return undefined;
+      const viewOf = { headers: r.headers } as unknown as http.IncomingMessage;
+      if (!isSafeMethod(r.method)) {
+        try {
+          identity.verifyOrigin(viewOf);
+        } catch {
+          return undefined;
+        }
+      }
+      const id = identity.knownCookieIdentity(r.headers);
+      if (!id) return undefined;
+      const s = core.sessionOfUser(userKey(id.id));
+      if (!s || s.state === 'gone' || !s.address || !s.port) return undefined;
+      return { kind: 'target', host: s.address, port: s.port, key: s.gameServer };
+    },
+  });
+
   async function proxied(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       // Instance traffic cannot carry our CSRF token: a state change must at least come from our origin.

@@ -335,3 +335,31 @@ describe('options', () => {
     assert.throws(() => make({ mode: 'iap' }), /needs the audience/);
   });
 });
+
+describe('knownCookieIdentity (the proxy fast lane)', () => {
+  it('knows a cookie only once authenticate has verified it, and while it needs no renewal', async () => {
+    let clock = Date.now();
+    const id = make({ now: () => clock, sessionTtlSeconds: 100 });
+    const alice = id.devSignIn('alice');
+    const c = cookie(id.issueCookie(alice));
+    assert.equal(id.knownCookieIdentity({ cookie: c }), undefined, 'never verified: authenticate decides');
+    await id.authenticate(fakeRequest({ cookie: c }));
+    assert.deepEqual(id.knownCookieIdentity({ cookie: `theme=dark; ${c}` }), alice);
+    assert.equal(id.knownCookieIdentity({}), undefined);
+    assert.equal(id.knownCookieIdentity({ cookie: `${c.slice(0, -2)}xx` }), undefined, 'a tampered value is not known');
+    clock += 60_000;
+    assert.equal(id.knownCookieIdentity({ cookie: c }), undefined, 'due for renewal: authenticate renews it');
+    clock += 60_000;
+    assert.equal(id.knownCookieIdentity({ cookie: c }), undefined, 'expired');
+  });
+
+  it('leaves bearer requests and proxy credentials (iap, header) to authenticate', async () => {
+    const t = make({ mode: 'token', tokens });
+    const c = cookie(t.issueCookie(t.tokenSignIn(ALICE_TOKEN)));
+    await t.authenticate(fakeRequest({ cookie: c }));
+    assert.equal(t.knownCookieIdentity({ cookie: c })?.id, 'alice');
+    assert.equal(t.knownCookieIdentity({ cookie: c, authorization: `Bearer ${BOB_TOKEN}` }), undefined);
+    const h = make({ mode: 'header', header: { enabled: true, name: 'x-user', trustedProxies: ['127.0.0.1'] } });
+    assert.equal(h.knownCookieIdentity({ cookie: c }), undefined);
+  });
+});
