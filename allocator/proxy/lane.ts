@@ -259,6 +259,10 @@ class Lane {
   /** Where the held request goes: an instance, or (undefined) the ordinary server. */
   #heldRoute: Target | undefined;
   #stopped = false;
+  /** The head just parsed announced a body of this many bytes, to pass on as they come. */
+  #rawInNext = 0;
+  /** Request body bytes still to pass on as they come. */
+  #rawIn = 0;
   #upFull = false;
   #done = false;
   /** Since when a request head is awaited or arriving (performance.now()): from the connection's start, and from each head's first byte; 0 while a request is in hand or the connection idles between requests. */
@@ -319,20 +323,39 @@ class Lane {
       this.#held = Buffer.concat([this.#held, d]);
       return;
     }
-    if (this.#headSince === 0 && !this.#reading) this.#headSince = performance.now();
-    const up = this.#up?.socket;
-    up?.cork();
-    const n = this.#parser.execute(d);
-    up?.uncork();
-    if (typeof n !== 'number') {
-      this.#refuse(n);
-      return;
-    }
-    if (this.#stopped) {
-      this.#stopped = false;
-      this.#held = Buffer.concat([this.#held ?? Buffer.alloc(0), d.subarray(n)]);
-      this.#c.pause();
-      this.#proceed();
+    while (d.length > 0) {
+      if (this.#rawIn > 0) {
+        // A sized request body goes past the parser (which copies every slice it reports).
+        const take = Math.min(this.#rawIn, d.length);
+        this.#rawIn -= take;
+        this.#reading!.bytesIn += take;
+        this.#write(take === d.length ? d : d.subarray(0, take));
+        d = d.subarray(take);
+        if (this.#rawIn === 0) this.#reading = undefined;
+        continue;
+      }
+      if (this.#headSince === 0 && !this.#reading) this.#headSince = performance.now();
+      const up = this.#up?.socket;
+      up?.cork();
+      const n = this.#parser.execute(d);
+      up?.uncork();
+      if (typeof n !== 'number') {
+        this.#refuse(n);
+        return;
+      }
+      if (this.#stopped) {
+        this.#stopped = false;
+        this.#held = Buffer.concat([this.#held ?? Buffer.alloc(0), d.subarray(n)]);
+        this.#c.pause();
+        this.#proceed();
+        return;
+      }
+      if (this.#rawInNext === 0) return;
+      this.#rawIn = this.#rawInNext;
+      this.#rawInNext = 0;
+      this.#parser.close();
+      this.#parser = this.#requestParser();
+      d = d.subarray(n);
     }
   }
 
@@ -342,8 +365,10 @@ class Lane {
     const route = this.#decide(h, headers);
     if (route && this.#pending.length === 0 && this.#up && this.#target && !sameTarget(route, this.#target)) this.#leave();
     if (route && (!this.#up || sameTarget(route, this.#target!))) {
-      this.#send(h, headers, route);
-      return 'body';
+      const length = this.#send(h, headers, route);
+      if (length === 0) return 'body';
+      this.#rawInNext = length;
+      return 'stop';
     }
     // Another instance while answers are due, or the ordinary server: wait, then re-read it.
     this.#held = Buffer.from(serializeHead(h), 'latin1');
@@ -367,7 +392,8 @@ class Lane {
     return r?.kind === 'target' ? r : undefined;
   }
 
-  #send(h: Head, headers: Record<string, string | undefined>, target: Target): void {
+  /** Sends the head; returns the length of a sized body to pass on raw (0: none, or chunked through the parser). */
+  #send(h: Head, headers: Record<string, string | undefined>, target: Target): number {
     const o = this.#core.o;
     const contentLength = headers['content-length'];
     const reqChunked = headers['transfer-encoding'] !== undefined;
@@ -391,6 +417,7 @@ class Lane {
     this.#pending.push(x);
     this.#reading = x;
     this.#write(head);
+    return reqChunked || contentLength === undefined ? 0 : Number(contentLength);
   }
 
   #requestBody(b: Buffer): void {
@@ -403,8 +430,9 @@ class Lane {
   }
 
   #requestComplete(): void {
-    // A stopped head completes at once (no body is parsed): nothing was sent for it.
-    if (this.#stopped) return;
+    // A stopped head completes at once (no body is parsed): nothing was sent for it, or its
+    // body is still to come (raw).
+    if (this.#stopped || this.#rawInNext > 0) return;
     if (this.#reading?.reqChunked) this.#write('0\r\n\r\n');
     this.#reading = undefined;
   }
