@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createProxy, type Route } from './index.ts';
 import { LLHTTP } from './llhttp.ts';
@@ -115,6 +115,30 @@ describe('proxy: the fast lane', { timeout: 20_000 }, () => {
     } finally {
       server.keepAliveTimeout = keep;
       server.headersTimeout = heads;
+    }
+  });
+
+  it("keeps the instance's idle timeout for the connection's life (not only until its first quiet spell)", async () => {
+    const proxy = createProxy({ resolve: () => ({ kind: 'no-session' }), startPage: '/_sdfleet/', stripCookies: ['sdfleet_session'], idleTimeoutMs: 200 });
+    const s2 = http.createServer((req, res) => proxy.web(req, res));
+    proxy.fastLane({ server: s2, route: () => routeOf('a') });
+    await new Promise<void>((r) => s2.listen(0, '127.0.0.1', r));
+    try {
+      const out = await new Promise<string>((resolve) => {
+        const c = net.connect((s2.address() as AddressInfo).port, '127.0.0.1');
+        let text = '';
+        c.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+        c.write(get('/first', 'a'));
+        // Quiet for longer than the idle timeout, then a request the instance never answers.
+        setTimeout(() => c.write(get('/hang', 'a')), 450);
+        setTimeout(() => { c.destroy(); resolve(text); }, 1500);
+      });
+      assert.deepEqual(order(out), ['/first']);
+      assert.match(out, /HTTP\/1\.1 503 [^]*instance_unreachable/, 'the hung request is given up on after idleTimeoutMs');
+    } finally {
+      await proxy.close();
+      s2.closeAllConnections();
+      await new Promise<void>((r) => s2.close(() => r()));
     }
   });
 });

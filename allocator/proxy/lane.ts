@@ -61,6 +61,12 @@ export interface FastLane {
 /** Methods safe to send twice: one that met an instance connection closing under it is sent once more. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SWEEP_MS = 5_000;
+/**
+ * Bodies with a Content-Length at least this long are passed on as they come, past the
+ * parser (which copies every slice it reports); smaller ones are cheaper to copy than to
+ * step around (a parser reset per message).
+ */
+const RAW_BODY_MIN = 16 * 1024;
 
 /** One request sent to the instance, until its response has been relayed whole. */
 interface Exchange {
@@ -121,7 +127,9 @@ class Upstream {
       if (this.owner) this.owner.upstreamClosed(this);
       else unpark(core, this);
     });
-    this.socket.setTimeout(core.o.idleTimeoutMs, () => {
+    // (setTimeout's callback form listens once: this one must hold for the connection's life.)
+    this.socket.setTimeout(core.o.idleTimeoutMs);
+    this.socket.on('timeout', () => {
       if (this.owner?.waitingOn(this)) this.socket.destroy(timeoutError('idle', core.o.idleTimeoutMs));
     });
   }
@@ -171,8 +179,7 @@ class Upstream {
       if (this.#rawNext === undefined) return undefined;
       this.#rawLeft = this.#rawNext;
       this.#rawNext = undefined;
-      this.#parser.close();
-      this.#parser = this.#newParser();
+      this.#parser.reset();
       d = d.subarray(n);
     }
     return undefined;
@@ -353,8 +360,7 @@ class Lane {
       if (this.#rawInNext === 0) return;
       this.#rawIn = this.#rawInNext;
       this.#rawInNext = 0;
-      this.#parser.close();
-      this.#parser = this.#requestParser();
+      this.#parser.reset();
       d = d.subarray(n);
     }
   }
@@ -417,7 +423,8 @@ class Lane {
     this.#pending.push(x);
     this.#reading = x;
     this.#write(head);
-    return reqChunked || contentLength === undefined ? 0 : Number(contentLength);
+    const length = reqChunked || contentLength === undefined ? 0 : Number(contentLength);
+    return length >= RAW_BODY_MIN ? length : 0;
   }
 
   #requestBody(b: Buffer): void {
@@ -507,8 +514,8 @@ class Lane {
     if (h.status < 300) o.onActivity?.(x.key, 'http');
     o.metrics?.request(h.status, (performance.now() - x.start) / 1000, 'upstream');
     if (x.method === 'HEAD') return 'no-body';
-    // Node's parser copies every body slice it reports: a sized body goes past it.
-    return !noBody && !chunked && length !== undefined && length > 0 ? length : 'body';
+    // Node's parser copies every body slice it reports: a large sized body goes past it.
+    return !noBody && !chunked && length !== undefined && length >= RAW_BODY_MIN ? length : 'body';
   }
 
   responseBody(b: Buffer): void {

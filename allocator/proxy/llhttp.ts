@@ -73,6 +73,8 @@ try {
 /** A request or response parser over one connection's bytes. */
 export class MessageParser {
   readonly #p: Binding;
+  readonly #type: number;
+  readonly #maxHeaderSize: number;
   /** Header lines flushed before the head completed (long heads, heads over several reads). */
   #pending: string[] = [];
   #pendingUrl = '';
@@ -80,7 +82,9 @@ export class MessageParser {
   constructor(kind: 'request' | 'response', maxHeaderSize: number, hooks: Hooks) {
     const { HTTPParser, methods } = binding!;
     const p = new HTTPParser();
-    p.initialize(kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE, {}, maxHeaderSize, 0);
+    this.#type = kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE;
+    this.#maxHeaderSize = maxHeaderSize;
+    p.initialize(this.#type, {}, maxHeaderSize, 0);
     p[HTTPParser.kOnHeaders] = (headers: string[], url: string): void => {
       for (const h of headers) this.#pending.push(h);
       this.#pendingUrl += url;
@@ -108,6 +112,13 @@ export class MessageParser {
   /** Bytes consumed (less than given after a `stop`), or the parse error. */
   execute(data: Buffer): number | ParseError {
     return this.#p.execute(data);
+  }
+
+  /** Ready for a new message from its first byte (after a `stop`, whose state it drops). */
+  reset(): void {
+    this.#pending = [];
+    this.#pendingUrl = '';
+    this.#p.initialize(this.#type, {}, this.#maxHeaderSize, 0);
   }
 
   /** End of input: completes a body that runs until the connection closes. */
