@@ -90,6 +90,19 @@ describe('proxy: the fast lane', { timeout: 20_000 }, () => {
     assert.equal(a.seen.find((s) => s.url === '/c')?.bodyBytes, 5);
   });
 
+  it('passes header bytes over 0x7f through unchanged (latin1 both ways, as Node does)', async () => {
+    const out = await new Promise<Buffer>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      const parts: Buffer[] = [];
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.write(Buffer.from('GET /bytes-in-headers HTTP/1.1\r\nHost: x\r\nX-User: a\r\nX-Name: caf\u00e9\r\n\r\n', 'latin1'));
+      setTimeout(() => { c.destroy(); resolve(Buffer.concat(parts)); }, 400);
+    });
+    const text = out.toString('utf8');
+    const seen = JSON.parse(text.slice(text.indexOf('{'))) as { rawHeaders: string[] };
+    assert.ok(seen.rawHeaders.includes('caf\u00e9'), `the instance got ${JSON.stringify(seen.rawHeaders)}`);
+  });
+
   it("refuses what Node's parser refuses: 400 and closed, and nothing reaches an instance", async () => {
     const before = a.seen.length;
     const smuggled = 'POST / HTTP/1.1\r\nHost: x\r\nX-User: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\nX-User: a\r\n\r\n';

@@ -444,9 +444,11 @@ class Lane {
     this.#reading = undefined;
   }
 
+  /** To the instance; strings are heads and framing, written as latin1 (the bytes as received). */
   #write(data: string | Buffer): void {
     const s = this.#up!.socket;
-    if (!s.write(data) && !this.#upFull) {
+    const ok = typeof data === 'string' ? s.write(data, 'latin1') : s.write(data);
+    if (!ok && !this.#upFull) {
       // The instance reads slower than the client sends: stop reading the client until it drains.
       this.#upFull = true;
       this.#c.pause();
@@ -494,7 +496,7 @@ class Lane {
     const raw = clientResponseHeaders(h.rawHeaders, o, false);
     if (h.status < 200) {
       x.informational = true;
-      this.#c.write(responseHead(h, raw, ''));
+      this.#c.write(responseHead(h, raw, ''), 'latin1');
       return 'body';
     }
     x.answered = true;
@@ -510,7 +512,7 @@ class Lane {
     x.resChunked = chunked && !noBody;
     x.upClose = !h.keepAlive || (!noBody && !chunked && !framed);
     x.closeAfter = x.clientClose || x.upClose;
-    this.#c.write(responseHead(h, raw, (x.resChunked ? 'Transfer-Encoding: chunked\r\n' : '') + (x.closeAfter ? 'Connection: close\r\n' : '')));
+    this.#c.write(responseHead(h, raw, (x.resChunked ? 'Transfer-Encoding: chunked\r\n' : '') + (x.closeAfter ? 'Connection: close\r\n' : '')), 'latin1');
     if (h.status < 300) o.onActivity?.(x.key, 'http');
     o.metrics?.request(h.status, (performance.now() - x.start) / 1000, 'upstream');
     if (x.method === 'HEAD') return 'no-body';
@@ -522,9 +524,9 @@ class Lane {
     const x = this.#pending[0];
     if (!x) return;
     x.bytesOut += b.length;
-    if (x.resChunked) this.#c.write(`${b.length.toString(16)}\r\n`);
+    if (x.resChunked) this.#c.write(`${b.length.toString(16)}\r\n`, 'latin1');
     const ok = this.#c.write(b);
-    if (x.resChunked) this.#c.write('\r\n');
+    if (x.resChunked) this.#c.write('\r\n', 'latin1');
     // The client reads slower than the instance sends: stop reading the instance until it drains.
     if (!ok) this.#up?.socket.pause();
   }
@@ -536,7 +538,7 @@ class Lane {
       x.informational = false;
       return;
     }
-    if (x.resChunked) this.#c.write('0\r\n\r\n');
+    if (x.resChunked) this.#c.write('0\r\n\r\n', 'latin1');
     this.#pending.shift();
     const m = this.#core.o.metrics;
     if (m) {
