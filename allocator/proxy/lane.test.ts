@@ -90,6 +90,15 @@ describe('proxy: the fast lane', { timeout: 20_000 }, () => {
     assert.equal(a.seen.find((s) => s.url === '/c')?.bodyBytes, 5);
   });
 
+  it('names every method Node names (llhttp numbers them differently from Node\'s list)', async () => {
+    ordinary.length = 0;
+    const q = (path: string, user?: string): string => `QUERY ${path} HTTP/1.1\r\nHost: x\r\n${user ? `X-User: ${user}\r\n` : ''}Content-Length: 2\r\n\r\n{}`;
+    const out = await rawExchange(port, q('/q1', 'a') + q('/_own/q') + get('/q2', 'a'), 800);
+    assert.deepEqual(order(out), ['/q1', 'own /_own/q', '/q2']);
+    assert.equal(a.seen.find((s) => s.url === '/q1')?.method, 'QUERY');
+    assert.deepEqual(ordinary, ['/_own/q', '/q2']);
+  });
+
   it('passes header bytes over 0x7f through unchanged (latin1 both ways, as Node does)', async () => {
     const out = await new Promise<Buffer>((resolve) => {
       const c = net.connect(port, '127.0.0.1');

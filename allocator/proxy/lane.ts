@@ -266,6 +266,8 @@ class Lane {
   /** Where the held request goes: an instance, or (undefined) the ordinary server. */
   #heldRoute: Target | undefined;
   #stopped = false;
+  /** The head just parsed has a method without a name. */
+  #unnamed = false;
   /** The head just parsed announced a body of this many bytes, to pass on as they come. */
   #rawInNext = 0;
   /** Request body bytes still to pass on as they come. */
@@ -350,6 +352,11 @@ class Lane {
         this.#refuse(n);
         return;
       }
+      if (this.#unnamed) {
+        if (this.#pending.length === 0) this.#c.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        this.#end(this.#pending.length > 0);
+        return;
+      }
       if (this.#stopped) {
         this.#stopped = false;
         this.#held = Buffer.concat([this.#held ?? Buffer.alloc(0), d.subarray(n)]);
@@ -367,6 +374,11 @@ class Lane {
 
   #requestHead(h: Head): HeadVerdict {
     this.#headSince = 0;
+    if (h.method === '') {
+      // A method llhttp takes but Node does not name: neither path could pass it on.
+      this.#unnamed = true;
+      return 'stop';
+    }
     const headers = byName(h.rawHeaders);
     const route = this.#decide(h, headers);
     if (route && this.#pending.length === 0 && this.#up && this.#target && !sameTarget(route, this.#target)) this.#leave();

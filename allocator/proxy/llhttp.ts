@@ -14,7 +14,7 @@ export interface Head {
   versionMinor: number;
   /** Flat `[name, value, …]`, as received. */
   rawHeaders: string[];
-  /** Requests only. */
+  /** Requests only; '' for a method Node does not name (none that llhttp takes, as of Node 20). */
   method: string;
   url: string;
   /** Responses only. */
@@ -70,6 +70,29 @@ try {
   binding = undefined;
 }
 
+/**
+ * Method names by llhttp's method number. `_http_common.methods` lists the names Node
+ * supports, but not by number (QUERY is 34th there, 46 in llhttp): each name is parsed once
+ * here to learn its number.
+ */
+const METHOD_NAMES: string[] = [];
+function learnMethods(): void {
+  const { HTTPParser, methods } = binding!;
+  for (const name of methods) {
+    const p = new HTTPParser();
+    p.initialize(HTTPParser.REQUEST, {}, 0, 0);
+    p[HTTPParser.kOnHeaders] = (): void => undefined;
+    p[HTTPParser.kOnHeadersComplete] = (_a: number, _b: number, _h: unknown, method: number): number => {
+      METHOD_NAMES[method] = name;
+      return 2;
+    };
+    p[HTTPParser.kOnBody] = (): void => undefined;
+    p[HTTPParser.kOnMessageComplete] = (): void => undefined;
+    p.execute(Buffer.from(`${name} / HTTP/1.1\r\nHost: h\r\n\r\n`, 'latin1'));
+    p.close();
+  }
+}
+
 /** A request or response parser over one connection's bytes. */
 export class MessageParser {
   readonly #p: Binding;
@@ -80,7 +103,7 @@ export class MessageParser {
   #pendingUrl = '';
 
   constructor(kind: 'request' | 'response', maxHeaderSize: number, hooks: Hooks) {
-    const { HTTPParser, methods } = binding!;
+    const { HTTPParser } = binding!;
     const p = new HTTPParser();
     this.#type = kind === 'request' ? HTTPParser.REQUEST : HTTPParser.RESPONSE;
     this.#maxHeaderSize = maxHeaderSize;
@@ -100,7 +123,7 @@ export class MessageParser {
       this.#pendingUrl = '';
       return VERDICT[hooks.head({
         versionMajor, versionMinor, rawHeaders,
-        method: method === undefined ? '' : (methods[method] ?? ''), url: fullUrl,
+        method: method === undefined ? '' : (METHOD_NAMES[method] ?? ''), url: fullUrl,
         status: status ?? 0, statusText: statusText ?? '', upgrade, keepAlive,
       })];
     };
@@ -137,6 +160,8 @@ export const LLHTTP: { available: boolean; why?: string } = selfTest();
 function selfTest(): { available: boolean; why?: string } {
   if (!binding || typeof binding.HTTPParser !== 'function' || !Array.isArray(binding.methods)) return { available: false, why: "node's _http_common has no HTTPParser" };
   try {
+    learnMethods();
+    if (METHOD_NAMES[1] !== 'GET' || !METHOD_NAMES.includes('POST')) return { available: false, why: `node's HTTPParser numbers methods differently (${JSON.stringify(METHOD_NAMES.slice(0, 5))})` };
     const seen: string[] = [];
     const req = new MessageParser('request', 16_384, {
       head: (h) => { seen.push(`${h.method} ${h.url} ${h.rawHeaders.join('=')}`); return 'body'; },
