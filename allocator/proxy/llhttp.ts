@@ -76,6 +76,11 @@ try {
  * here to learn its number.
  */
 const METHOD_NAMES: string[] = [];
+
+/** The name of llhttp's method number `n` ('' when Node does not name it). */
+export function methodName(n: number): string {
+  return METHOD_NAMES[n] ?? '';
+}
 function learnMethods(): void {
   const { HTTPParser, methods } = binding!;
   for (const name of methods) {

@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { methodName } from '../../allocator/proxy/llhttp.ts';
 
 /** The parts of Node's internal HTTPParser binding used here (Node 20–24). */
 interface Parser {
@@ -27,7 +28,7 @@ interface ParserClass {
   kOnMessageComplete: number;
 }
 
-const { HTTPParser, methods } = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserClass; methods: string[] };
+const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: ParserClass };
 
 /** Not forwarded: the connection's own, and what is set here. */
 const DROP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'x-forwarded-for']);
@@ -47,7 +48,7 @@ function relay(client: net.Socket, port: number): void {
   };
   parser[HTTPParser.kOnHeaders] = (): void => undefined;
   parser[HTTPParser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[], method: number, url: string, _s: number, _m: string, upgrade: boolean): number => {
-    let head = `${methods[method]} ${url} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
+    let head = `${methodName(method)} ${url} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
     let length: string | undefined;
     chunked = false;
     for (let i = 0; i < headers.length; i += 2) {
