@@ -128,11 +128,14 @@ describe('sdfleet wrapper', () => {
       assert.ok(readyAt >= markerAt, `Ready at ${readyAt}, marker at ${markerAt}`);
       const phases = (await waitFor(() => annotation(r, 'sdfleet-phases'), Boolean, 3000, 'phases annotation'))!;
       const p = phases.phases as Record<string, number>;
-      assert.ok(p['lib-disk']! >= 400, `lib-disk phase ${p['lib-disk']} ms covers the wait`);
       for (const k of ['sdk', 'webui-start', 'warmup', 'ready']) assert.equal(typeof p[k], 'number', k);
+      // The 500 ms before the marker go to connecting to the SDK, then to waiting for the
+      // marker (a loaded machine makes the first longer, never the sum shorter).
+      assert.ok(p['sdk']! + p['lib-disk']! >= 400, `sdk ${p['sdk']} + lib-disk ${p['lib-disk']} ms cover the wait`);
+      assert.ok(p['lib-disk']! >= 50, `lib-disk phase ${p['lib-disk']} ms: the wrapper waited for the marker`);
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const m = /sdfleet_wrapper_phase_seconds\{phase="lib-disk"\} ([\d.]+)/.exec(metrics);
-      assert.ok(m && Number(m[1]) >= 0.4, `lib-disk phase on /metrics: ${m?.[1]}`);
+      assert.ok(m && Math.abs(Number(m[1]) * 1000 - p['lib-disk']!) < 2, `lib-disk phase on /metrics: ${m?.[1]} s, annotated ${p['lib-disk']} ms`);
       w.stop();
       assert.equal(await w.done, EXIT.ok);
     } finally {
