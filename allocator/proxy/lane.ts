@@ -98,7 +98,6 @@ class Upstream {
   readonly socket: net.Socket;
   readonly origin: string;
   owner: Lane | undefined;
-  served = 0;
   error: Error | undefined;
   parked: NodeJS.Timeout | undefined;
   #parser: MessageParser;
@@ -146,7 +145,6 @@ class Upstream {
       complete: () => {
         // A head stopped for a raw body completes at once: its body is still to come.
         if (this.#rawNext !== undefined) return;
-        this.served++;
         this.owner?.responseComplete();
       },
     });
@@ -168,10 +166,7 @@ class Upstream {
         this.#rawLeft -= take;
         this.owner.responseBody(take === d.length ? d : d.subarray(0, take));
         d = d.subarray(take);
-        if (this.#rawLeft === 0) {
-          this.served++;
-          this.owner?.responseComplete();
-        }
+        if (this.#rawLeft === 0) this.owner?.responseComplete();
         continue;
       }
       const n = this.#parser.execute(d);
