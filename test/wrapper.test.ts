@@ -31,6 +31,8 @@ interface Rig {
   /** Every state the GameServer went through, with when. */
   states: { state: string; at: number }[];
   input(over?: Partial<WrapperInput>, webuiArgs?: string[]): WrapperInput;
+  /** startWrapper, remembered: close() stops it (and its WebUI) even when an assertion failed first. */
+  start(input: WrapperInput): ReturnType<typeof startWrapper>;
   close(): Promise<void>;
 }
 
@@ -51,8 +53,14 @@ async function rig(opts: { marker?: boolean; health?: GameServer['spec']['health
     if (states.at(-1)?.state !== s) states.push({ state: s, at: Date.now() });
   });
   const port = await freePort();
+  const started: ReturnType<typeof startWrapper>[] = [];
   return {
     gs, lib, store, port, states,
+    start: (input) => {
+      const w = startWrapper(input);
+      started.push(w);
+      return w;
+    },
     input: (over = {}, webuiArgs = []) => ({
       command: ['sdfleet', 'sim-webui', '--port', '{port}', '--boot-ms', '100', '--step-ms', '20', '--log-level', 'warn', ...webuiArgs],
       logger: silentLogger(),
@@ -69,7 +77,11 @@ async function rig(opts: { marker?: boolean; health?: GameServer['spec']['health
       activityReportMs: 300,
       ...over,
     }),
-    close: () => gs.close(),
+    close: async () => {
+      for (const w of started) w.stop();
+      await Promise.all(started.map((w) => w.done.catch(() => undefined)));
+      await gs.close();
+    },
   };
 }
 
@@ -118,7 +130,7 @@ describe('sdfleet wrapper', () => {
     const r = await rig({ marker: false });
     try {
       const metricsPort = await freePort();
-      const w = startWrapper(r.input({ metricsPort }));
+      const w = r.start(r.input({ metricsPort }));
       await new Promise((res) => setTimeout(res, 500));
       assert.equal(isReady(r), false, 'not Ready before the marker');
       const markerAt = Date.now();
@@ -152,7 +164,7 @@ describe('sdfleet wrapper', () => {
     it(`never Ready with ${name}: exit ${EXIT.libDisk} and the reason on the GameServer`, async () => {
       const r = await rig();
       try {
-        const w = startWrapper(r.input({ ...over, libTimeoutMs: 600 }));
+        const w = r.start(r.input({ ...over, libTimeoutMs: 600 }));
         assert.equal(await w.done, EXIT.libDisk);
         assert.equal(isReady(r), false);
         const failure = await annotation(r, 'sdfleet-failure');
@@ -167,7 +179,7 @@ describe('sdfleet wrapper', () => {
   it('a WebUI that never answers: exit 4 with what to check', async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input({ command: [process.execPath, '-e', 'setTimeout(() => {}, 30000)'], webuiStartTimeoutMs: 800 }));
+      const w = r.start(r.input({ command: [process.execPath, '-e', 'setTimeout(() => {}, 30000)'], webuiStartTimeoutMs: 800 }));
       assert.equal(await w.done, EXIT.webuiStart);
       const failure = await annotation(r, 'sdfleet-failure');
       assert.match(String(failure?.reason), /did not answer GET \/internal\/ping .* within 1 s/);
@@ -180,7 +192,7 @@ describe('sdfleet wrapper', () => {
   it('a WebUI that exits while booting: exit 4 with its last lines', async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input({ command: [process.execPath, '-e', 'console.log("CUDA out of memory"); process.exit(3)'] }));
+      const w = r.start(r.input({ command: [process.execPath, '-e', 'console.log("CUDA out of memory"); process.exit(3)'] }));
       assert.equal(await w.done, EXIT.webuiStart);
       const failure = await annotation(r, 'sdfleet-failure');
       assert.match(String(failure?.reason), /exited before it answered \(code 3\)/);
@@ -193,7 +205,7 @@ describe('sdfleet wrapper', () => {
   it('a WebUI crash after Ready: the GameServer leaves Ready (Unhealthy), the reason is annotated, exit 5', async () => {
     const r = await rig({ health: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 1 } });
     try {
-      const w = startWrapper(r.input({}, ['--fail-after', '1']));
+      const w = r.start(r.input({}, ['--fail-after', '1']));
       await waitFor(() => isReady(r), Boolean, 20_000, 'Ready');
       // The warm-up was generation 1: the next one ends the process.
       await fetch(`http://127.0.0.1:${r.port}/sdapi/v1/txt2img`, { method: 'POST', body: '{"prompt":"x","steps":2}', headers: { 'content-type': 'application/json' } }).catch(() => undefined);
@@ -209,7 +221,7 @@ describe('sdfleet wrapper', () => {
   it('a WebUI that hangs after Ready is found by the liveness pings: exit 5', async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input({ livenessIntervalMs: 200, livenessTimeoutMs: 300, livenessFailures: 2 }));
+      const w = r.start(r.input({ livenessIntervalMs: 200, livenessTimeoutMs: 300, livenessFailures: 2 }));
       await waitFor(() => isReady(r), Boolean, 20_000, 'Ready');
       await fetch(`http://127.0.0.1:${r.port}/sim/hang`, { method: 'POST' });
       assert.equal(await w.done, EXIT.webuiDied);
@@ -223,7 +235,7 @@ describe('sdfleet wrapper', () => {
   it("on allocation the outputs go to the owner's store; activity is reported; release shuts down", async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input());
+      const w = r.start(r.input());
       await waitFor(() => isReady(r), Boolean, 20_000, 'Ready');
       await allocate(r, 'u-alice');
       const dir = join(r.store, 'u-alice');
@@ -246,7 +258,7 @@ describe('sdfleet wrapper', () => {
   it('release during a generation: it finishes, the image is in the store, then Shutdown', async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input({}, ['--step-ms', '60']));
+      const w = r.start(r.input({}, ['--step-ms', '60']));
       await waitFor(() => isReady(r), Boolean, 20_000, 'Ready');
       await allocate(r, 'u-bob');
       const dir = join(r.store, 'u-bob');
@@ -272,7 +284,7 @@ describe('sdfleet wrapper', () => {
   it('release with a generation longer than the grace interrupts it', async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input({ releaseGraceMs: 300 }, ['--step-ms', '100']));
+      const w = r.start(r.input({ releaseGraceMs: 300 }, ['--step-ms', '100']));
       await waitFor(() => isReady(r), Boolean, 20_000, 'Ready');
       await allocate(r, 'u-carol');
       await waitFor(() => webui<Record<string, string>>(r, 'GET', '/sdapi/v1/options'), (o) => o.outdir_txt2img_samples?.includes('u-carol') ?? false, 5000, 'output folders');
@@ -290,7 +302,7 @@ describe('sdfleet wrapper', () => {
   it('no SDK server: exit 6 with what to do', async () => {
     const r = await rig();
     try {
-      const w = startWrapper(r.input({ sdkGrpcPort: await freePort(), sdkTimeoutMs: 500 }));
+      const w = r.start(r.input({ sdkGrpcPort: await freePort(), sdkTimeoutMs: 500 }));
       assert.equal(await w.done, EXIT.sdk);
     } finally {
       await r.close();
