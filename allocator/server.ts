@@ -24,6 +24,9 @@ import { Realtime, SOCKET_PATH, type RealtimeOptions } from './realtime/socket.t
 
 export const PREFIX = '/_sdfleet';
 
+/** The allocator's own paths (Express); everything else is a user's instance traffic. */
+const ownPath = (url: string): boolean => url.startsWith(`${PREFIX}/`) || url === PREFIX || url === '/metrics';
+
 export interface AllocatorOptions {
   k: KubeClients;
   identity: IdentityOptions;
@@ -85,7 +88,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
   // streams it (no Express on the hot path of a user's WebUI traffic).
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
-    if (url.startsWith(`${PREFIX}/`) || url === PREFIX || url === '/metrics') app(req, res);
+    if (ownPath(url)) app(req, res);
     else void proxied(req, res);
   });
   server.keepAliveTimeout = 65_000;
@@ -200,8 +203,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
   proxy.fastLane({
     server,
     route: (r) => {
-      const url = r.url;
-      if (url.startsWith(`${PREFIX}/`) || url === PREFIX || url === '/metrics' || url.startsWith(PREFIX + '?')) return undefined;
+      if (ownPath(r.url)) return undefined;
       const viewOf = { headers: r.headers } as unknown as http.IncomingMessage;
       if (!isSafeMethod(r.method)) {
         try {

@@ -87,8 +87,8 @@ export function sendAnswer(core: ProxyCore, res: ServerResponse, a: Answer, star
 }
 
 /** The path without its query, for log lines (queries may hold tokens). */
-export function logPath(req: IncomingMessage): string {
-  const url = req.url ?? '';
+export function logPath(req: IncomingMessage | string): string {
+  const url = typeof req === 'string' ? req : (req.url ?? '');
   const q = url.indexOf('?');
   return (q === -1 ? url : url.slice(0, q)).slice(0, 200);
 }

@@ -17,7 +17,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../../common/errors.ts';
-import type { ProxyCore } from './core.ts';
+import { logPath, type ProxyCore } from './core.ts';
 import { clientResponseHeaders, hostHeader, upstreamRequestHeaders } from './headers.ts';
 import { LLHTTP, MessageParser, type Head, type HeadVerdict, type ParseError } from './llhttp.ts';
 import { checkRequest } from './request-check.ts';
@@ -272,13 +272,16 @@ class Lane {
   /** Since when a request head is awaited or arriving (performance.now()): from the connection's start, and from each head's first byte; 0 while a request is in hand or the connection idles between requests. */
   #headSince = performance.now();
   #idleTimer: NodeJS.Timeout | undefined;
-  readonly #onData = (d: Buffer): void => this.#clientData(d);
-  readonly #onEnd = (): void => this.#clientEnd();
-  readonly #onClose = (): void => this.destroy();
-  readonly #onDrain = (): void => { this.#up?.socket.resume(); };
-  /** keepAliveTimeout: an idle connection between requests closes (a head on its way is the head timeout's). */
-  readonly #onTimeout = (): void => { if (this.#pending.length === 0 && !this.#reading && this.#headSince === 0) this.destroy(); };
-  readonly #onError = (): void => undefined;
+  /** The client connection's listeners, added together and removed together (hand-over, end). */
+  readonly #listeners: [string, (chunk: Buffer) => void][] = [
+    ['data', (d: Buffer) => this.#clientData(d)],
+    ['end', () => this.#clientEnd()],
+    ['close', () => this.destroy()],
+    ['drain', () => { this.#up?.socket.resume(); }],
+    // keepAliveTimeout: an idle connection between requests closes (a head on its way is the head timeout's).
+    ['timeout', () => { if (this.#pending.length === 0 && !this.#reading && this.#headSince === 0) this.destroy(); }],
+    ['error', () => undefined],
+  ];
 
   constructor(core: ProxyCore, cfg: LaneConfig, c: net.Socket, lanes: Set<Lane>) {
     this.#core = core;
@@ -288,12 +291,7 @@ class Lane {
     this.#parser = this.#requestParser();
     c.setNoDelay(true);
     c.setTimeout(cfg.keepAliveTimeoutMs());
-    c.on('data', this.#onData);
-    c.on('end', this.#onEnd);
-    c.on('close', this.#onClose);
-    c.on('drain', this.#onDrain);
-    c.on('timeout', this.#onTimeout);
-    c.on('error', this.#onError);
+    for (const [event, fn] of this.#listeners) c.on(event, fn);
   }
 
   #requestParser(): MessageParser {
@@ -421,7 +419,7 @@ class Lane {
     head += reqChunked ? 'Transfer-Encoding: chunked\r\n\r\n' : '\r\n';
     const bodiless = !reqChunked && (contentLength === undefined || contentLength === '0');
     const x: Exchange = {
-      start: performance.now(), method: h.method, path: pathOf(h.url), key: target.key, accept: headers.accept,
+      start: performance.now(), method: h.method, path: logPath(h.url), key: target.key, accept: headers.accept,
       resend: bodiless && IDEMPOTENT.has(h.method) ? head : undefined, retried: false, reqChunked, clientClose: !h.keepAlive,
       bytesIn: 0, bytesOut: 0, informational: false, answered: false, resChunked: false, closeAfter: false, upClose: false,
     };
@@ -721,12 +719,7 @@ class Lane {
     clearTimeout(this.#idleTimer);
     const c = this.#c;
     c.setTimeout(0);
-    c.off('data', this.#onData);
-    c.off('end', this.#onEnd);
-    c.off('close', this.#onClose);
-    c.off('drain', this.#onDrain);
-    c.off('timeout', this.#onTimeout);
-    c.off('error', this.#onError);
+    for (const [event, fn] of this.#listeners) c.off(event, fn);
   }
 
   /** Ends the lane and both its connections (`close()`, errors, timeouts). */
@@ -766,11 +759,6 @@ function byName(raw: readonly string[]): Record<string, string | undefined> {
     else if (k === 'cookie') out[k] = `${had}; ${v}`;
   }
   return out;
-}
-
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return (q === -1 ? url : url.slice(0, q)).slice(0, 200);
 }
 
 function sameTarget(a: Target, b: Target): boolean {
