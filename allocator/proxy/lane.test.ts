@@ -122,6 +122,17 @@ describe('proxy: the fast lane', { timeout: 20_000 }, () => {
     assert.match(big, /^HTTP\/1\.1 431 /);
   });
 
+  it('checks the head after a sized body it passed on unparsed as strictly as the first', async () => {
+    const before = a.seen.length;
+    const post = 'POST /sized HTTP/1.1\r\nHost: x\r\nX-User: a\r\nContent-Length: 5\r\n\r\nhello';
+    const smuggled = 'POST /next HTTP/1.1\r\nHost: x\r\nX-User: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\nX-User: a\r\n\r\n';
+    const out = await rawExchange(port, post + smuggled, 800);
+    // The first is answered whole; the refused one closes the connection (400 only when no answer is due).
+    assert.deepEqual(order(out), ['/sized']);
+    assert.equal(out.match(/^HTTP\/1\.1 /gm)?.length, 1, out);
+    assert.deepEqual(a.seen.slice(before).map((s) => `${s.url} ${s.bodyBytes}`), ['/sized 5']);
+  });
+
   it("keeps Node's timeouts: an idle connection is closed, a head that takes too long gets 408", async () => {
     const keep = server.keepAliveTimeout;
     const heads = server.headersTimeout;

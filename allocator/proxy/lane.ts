@@ -61,12 +61,6 @@ export interface FastLane {
 /** Methods safe to send twice: one that met an instance connection closing under it is sent once more. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 const SWEEP_MS = 5_000;
-/**
- * Bodies with a Content-Length at least this long are passed on as they come, past the
- * parser (which copies every slice it reports); smaller ones are cheaper to copy than to
- * step around (a parser reset per message).
- */
-const RAW_BODY_MIN = 16 * 1024;
 
 /** One request sent to the instance, until its response has been relayed whole. */
 interface Exchange {
@@ -152,8 +146,8 @@ class Upstream {
 
   /**
    * The instance's bytes: heads (and chunked bodies) through Node's parser; a body with a
-   * Content-Length passed on as it is, then a fresh parser for the next response. A parse
-   * error is returned.
+   * Content-Length passed on as it is, past the parser, which then reads the next head. A
+   * parse error is returned.
    */
   feed(d: Buffer): ParseError | undefined {
     while (d.length > 0) {
@@ -174,7 +168,6 @@ class Upstream {
       if (this.#rawNext === undefined) return undefined;
       this.#rawLeft = this.#rawNext;
       this.#rawNext = undefined;
-      this.#parser.reset();
       d = d.subarray(n);
     }
     return undefined;
@@ -360,7 +353,6 @@ class Lane {
       if (this.#rawInNext === 0) return;
       this.#rawIn = this.#rawInNext;
       this.#rawInNext = 0;
-      this.#parser.reset();
       d = d.subarray(n);
     }
   }
@@ -429,7 +421,7 @@ class Lane {
     this.#reading = x;
     this.#write(head);
     const length = reqChunked || contentLength === undefined ? 0 : Number(contentLength);
-    return length >= RAW_BODY_MIN ? length : 0;
+    return length > 0 ? length : 0;
   }
 
   #requestBody(b: Buffer): void {
@@ -521,8 +513,8 @@ class Lane {
     if (h.status < 300) o.onActivity?.(x.key, 'http');
     o.metrics?.request(h.status, (performance.now() - x.start) / 1000, 'upstream');
     if (x.method === 'HEAD') return 'no-body';
-    // Node's parser copies every body slice it reports: a large sized body goes past it.
-    return !noBody && !chunked && length !== undefined && length >= RAW_BODY_MIN ? length : 'body';
+    // Node's parser copies every body slice it reports: a sized body goes past it.
+    return !noBody && !chunked && length !== undefined && length > 0 ? length : 'body';
   }
 
   responseBody(b: Buffer): void {
