@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { HotCounter, HotHistogram } from './hot-metrics.ts';
 
 const BUCKETS = [0.001, 0.01, 0.1, 1];
@@ -8,13 +8,21 @@ const BUCKETS = [0.001, 0.01, 0.1, 1];
 const SEEN = [0.0005, 0.001, 0.002, 0.01, 0.05, 0.5, 1, 3, 120];
 
 /** The same observations through prom-client's own metrics and through the hot ones. */
-function both(seen: readonly number[] = SEEN): { theirs: Registry; ours: Registry } {
-  const theirs = new Registry();
-  const ours = new Registry();
+function both(seen: readonly number[] = SEEN, type: RegistryContentType = Registry.PROMETHEUS_CONTENT_TYPE): { theirs: Registry<RegistryContentType>; ours: Registry<RegistryContentType> } {
+  const theirs = new Registry<RegistryContentType>();
+  const ours = new Registry<RegistryContentType>();
+  theirs.setContentType(type);
+  ours.setContentType(type);
   const c = new Counter({ name: 'x_requests_total', help: 'h', labelNames: ['code'] as const, registers: [theirs] });
   const h = new Histogram({ name: 'x_seconds', help: 'h', buckets: BUCKETS, registers: [theirs] });
   const hc = new HotCounter({ name: 'x_requests_total', help: 'h', label: 'code', values: ['2xx', '4xx', '5xx'], registry: ours });
   const hh = new HotHistogram({ name: 'x_seconds', help: 'h', buckets: BUCKETS, registry: ours });
+  const plain = new Counter({ name: 'x_plain_total', help: 'h', registers: [theirs] });
+  const hotPlain = new HotCounter({ name: 'x_plain_total', help: 'h', registry: ours });
+  for (let i = 0; i < seen.length; i++) {
+    plain.inc();
+    hotPlain.add(0);
+  }
   for (const v of seen) {
     h.observe(v);
     hh.observe(v);
@@ -32,15 +40,14 @@ describe('hot metrics', () => {
     assert.equal(await fresh.ours.metrics(), await fresh.theirs.metrics(), 'before any observation');
     const { theirs, ours } = both();
     assert.equal(await ours.metrics(), await theirs.metrics());
-    theirs.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    ours.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
-    assert.equal(await ours.metrics(), await theirs.metrics());
+    const open = both(SEEN, Registry.OPENMETRICS_CONTENT_TYPE);
+    assert.equal(await open.ours.metrics(), await open.theirs.metrics(), 'OpenMetrics');
   });
 
   it('read as JSON and reset like prom-client metrics', async () => {
     const { theirs, ours } = both();
     // As sent (prom-client leaves `exemplar: undefined` on a histogram's sum and count).
-    const json = async (r: Registry): Promise<unknown> => JSON.parse(JSON.stringify(await r.getMetricsAsJSON()));
+    const json = async (r: Registry<RegistryContentType>): Promise<unknown> => JSON.parse(JSON.stringify(await r.getMetricsAsJSON()));
     assert.deepEqual(await json(ours), await json(theirs));
     ours.resetMetrics();
     theirs.resetMetrics();

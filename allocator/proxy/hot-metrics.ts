@@ -8,7 +8,7 @@
  * server, metrics on and off). These keep plain numbers per label value, fixed when the
  * metric is made, and hand prom-client the values only when it asks.
  */
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 
 /** What prom-client's Registry reads from a metric (the shape its own metrics return from `get()`). */
 interface MetricValue {
@@ -26,22 +26,22 @@ interface MetricData {
   aggregator: 'sum';
 }
 
-/** A counter with one label whose values are known up front (`code` = `2xx`, …). */
+/** A counter with one label whose values are known up front (`code` = `2xx`, …), or none. */
 export class HotCounter {
   readonly name: string;
   readonly help: string;
   readonly type = 'counter';
   readonly aggregator = 'sum';
-  readonly #label: string;
+  readonly #label: string | undefined;
   readonly #values: readonly string[];
   readonly #counts: Float64Array;
 
-  constructor(o: { name: string; help: string; label: string; values: readonly string[]; registry: Registry }) {
+  constructor(o: { name: string; help: string; label?: string; values?: readonly string[]; registry: Registry<RegistryContentType> }) {
     this.name = o.name;
     this.help = o.help;
     this.#label = o.label;
-    this.#values = o.values;
-    this.#counts = new Float64Array(o.values.length);
+    this.#values = o.label === undefined ? [''] : o.values ?? [];
+    this.#counts = new Float64Array(this.#values.length);
     o.registry.registerMetric(this as never);
   }
 
@@ -58,9 +58,14 @@ export class HotCounter {
 
   get(): Promise<MetricData> {
     const values: MetricValue[] = [];
-    for (let i = 0; i < this.#values.length; i++) {
-      // As prom-client's labelled counters: a series appears once it has been counted.
-      if (this.#counts[i]! > 0) values.push({ value: this.#counts[i]!, labels: { [this.#label]: this.#values[i]! } });
+    if (this.#label === undefined) {
+      // As prom-client's counters without labels: one series, from zero.
+      values.push({ value: this.#counts[0]!, labels: {} });
+    } else {
+      for (let i = 0; i < this.#values.length; i++) {
+        // As prom-client's labelled counters: a series appears once it has been counted.
+        if (this.#counts[i]! > 0) values.push({ value: this.#counts[i]!, labels: { [this.#label]: this.#values[i]! } });
+      }
     }
     return Promise.resolve({ name: this.name, help: this.help, type: 'counter', values, aggregator: 'sum' });
   }
@@ -83,7 +88,7 @@ export class HotHistogram {
   /** As prom-client's: zeros from the start, no series at all after a reset until the next observation. */
   #shown = true;
 
-  constructor(o: { name: string; help: string; buckets: readonly number[]; registry: Registry }) {
+  constructor(o: { name: string; help: string; buckets: readonly number[]; registry: Registry<RegistryContentType> }) {
     this.name = o.name;
     this.help = o.help;
     this.#bounds = [...o.buckets].sort((a, b) => a - b);

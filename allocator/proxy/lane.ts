@@ -420,6 +420,7 @@ class Lane {
     this.#pending.push(x);
     this.#reading = x;
     this.#write(head);
+    o.metrics?.fastLane?.();
     const length = reqChunked || contentLength === undefined ? 0 : Number(contentLength);
     return length > 0 ? length : 0;
   }

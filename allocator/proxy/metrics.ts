@@ -20,6 +20,8 @@ function metric<T>(registry: Registry, name: string, kind: abstract new (...a: n
  * - `sdfleet_proxy_request_duration_seconds`: request → response head.
  * - `sdfleet_proxy_bytes_total{direction}`: body bytes `in` from clients, `out` to them (HTTP and WebSocket).
  * - `sdfleet_proxy_websockets`: WebSockets being relayed now.
+ * - `sdfleet_proxy_fast_lane_requests_total`: requests the fast lane sent to an instance
+ *   itself (the share of `requests_total` that took no HTTP server, Express or undici).
  */
 export function prometheusProxyMetrics(registry: Registry): ProxyMetrics {
   const requests = metric(registry, 'sdfleet_proxy_requests_total', HotCounter, () => new HotCounter({
@@ -34,6 +36,9 @@ export function prometheusProxyMetrics(registry: Registry): ProxyMetrics {
   const open = metric(registry, 'sdfleet_proxy_websockets', Gauge, () => new Gauge({
     name: 'sdfleet_proxy_websockets', help: 'Open proxied WebSocket connections', registers: [registry],
   }));
+  const lane = metric(registry, 'sdfleet_proxy_fast_lane_requests_total', HotCounter, () => new HotCounter({
+    name: 'sdfleet_proxy_fast_lane_requests_total', help: 'Requests the proxy fast lane sent to an instance itself', registry,
+  }));
   const dirIn = bytes.index('in');
   const dirOut = bytes.index('out');
   return {
@@ -46,6 +51,9 @@ export function prometheusProxyMetrics(registry: Registry): ProxyMetrics {
     },
     websockets(delta) {
       open.inc(delta);
+    },
+    fastLane() {
+      lane.add(0);
     },
   };
 }

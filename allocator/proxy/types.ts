@@ -39,6 +39,8 @@ export interface ProxyMetrics {
   bytes(direction: 'in' | 'out', n: number): void;
   /** A proxied WebSocket opened (+1) or closed (−1). */
   websockets(delta: 1 | -1): void;
+  /** A request the fast lane sent to an instance itself (the rest went through the HTTP server). */
+  fastLane?(): void;
 }
 
 /**
