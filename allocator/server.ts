@@ -212,7 +212,7 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
           return undefined;
         }
       }
-      const id = identity.knownCookieIdentity(r.headers);
+      const id = identity.knownIdentity(r);
       if (!id) return undefined;
       const s = core.sessionOfUser(userKey(id.id));
       if (!s || s.state === 'gone' || !s.address || !s.port) return undefined;

@@ -36,8 +36,13 @@ export class HeaderIdentity {
 
   /** Whether the direct peer of this connection may set the header. */
   trusts(req: IncomingMessage): boolean {
+    return this.trustsPeer(req.socket.remoteAddress);
+  }
+
+  /** Whether a peer at this address may set the header. */
+  trustsPeer(address: string | undefined): boolean {
     if (!this.#trusted) return true;
-    const peer = normalise(req.socket.remoteAddress);
+    const peer = normalise(address);
     if (peer === undefined) return false;
     return this.#trusted.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4');
   }
@@ -47,8 +52,12 @@ export class HeaderIdentity {
    * header is absent or the peer is not trusted; a 401 when it holds no usable identity.
    */
   read(req: IncomingMessage): string | undefined {
-    const raw = req.headers[this.name];
-    if (raw === undefined || !this.trusts(req)) return undefined;
+    return this.readValue(req.headers[this.name], req.socket.remoteAddress);
+  }
+
+  /** `read` from the header's value and the peer's address. */
+  readValue(raw: string | string[] | undefined, peer: string | undefined): string | undefined {
+    if (raw === undefined || !this.trustsPeer(peer)) return undefined;
     // Node joins repeated custom headers with ", ": two identities are no identity.
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
     const id = value.includes('@') ? emailId(value) : validName(value);

@@ -215,4 +215,29 @@ describe('iap mode', () => {
     const auth = await id.authenticate(req);
     id.verifyCsrf(req, auth);
   });
+
+  it('tells the fast lane who asks only for an assertion already verified, with that user\'s verified cookie', async () => {
+    let clock = Date.now();
+    const id = createIdentity({ mode: 'iap', cookieSecret: SECRET, iap: { audience: AUD, jwksUrl }, now: () => clock });
+    const known = (headers: Record<string, string>): string | undefined => {
+      const lower: Record<string, string> = {};
+      for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] ??= v;
+      return id.knownIdentity({ headers: lower, rawHeaders: Object.entries(headers).flat(), remoteAddress: '127.0.0.1' })?.id;
+    };
+    const jwt = await sign();
+    const first = await id.authenticate(withJwt(jwt));
+    const c = cookieOf(first!.setCookie);
+    assert.equal(known({ [IAP_HEADER]: jwt, cookie: c }), undefined, 'the cookie comes back before anything verified it');
+    await id.authenticate(withJwt(jwt, { cookie: c }));
+    assert.equal(known({ [IAP_HEADER]: jwt, cookie: c }), 'alice@example.com');
+    assert.equal(known({ cookie: c }), undefined, 'no assertion: nobody');
+    assert.equal(known({ [IAP_HEADER]: await sign({ iat: Math.floor(clock / 1000) - 4 }), cookie: c }), undefined, 'an assertion never verified');
+    assert.equal(known({ [IAP_HEADER]: await sign({}, forger), cookie: c }), undefined, 'a forged one');
+    assert.equal(known({ [IAP_HEADER]: jwt, 'X-Goog-IAP-JWT-Assertion': jwt, cookie: c }), undefined, 'the assertion twice');
+    const bobJwt = await sign({ email: 'bob@example.com' });
+    await id.authenticate(withJwt(bobJwt));
+    assert.equal(known({ [IAP_HEADER]: bobJwt, cookie: c }), undefined, "alice's cookie with bob's assertion: authenticate mints bob's");
+    clock += 11 * 60_000;
+    assert.equal(known({ [IAP_HEADER]: jwt, cookie: c }), undefined, 'an assertion past its age');
+  });
 });

@@ -57,6 +57,12 @@ export class IapVerifier {
     this.#now = now;
   }
 
+  /** The identity id of an assertion `verify` has already accepted and that is still good; undefined otherwise (never an error). */
+  known(jwt: string): string | undefined {
+    const k = this.#verified.get(jwt);
+    return k && this.#now() < k.untilMs ? k.email : undefined;
+  }
+
   /** The identity id (the e-mail, lower-cased) an assertion proves; a 401 IdentityError saying why not, a 503 when the keys are unreachable. */
   async verify(jwt: string): Promise<string> {
     const known = this.#verified.get(jwt);

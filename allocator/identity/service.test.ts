@@ -336,30 +336,51 @@ describe('options', () => {
   });
 });
 
-describe('knownCookieIdentity (the proxy fast lane)', () => {
+describe('knownIdentity (the proxy fast lane)', () => {
+  /** A request as the lane sees it: lower-case names (first value), the raw list, the peer. */
+  const known = (id: IdentityService, headers: Record<string, string>, remoteAddress = '127.0.0.1'): ReturnType<IdentityService['knownIdentity']> => {
+    const lower: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) lower[k.toLowerCase()] ??= v;
+    return id.knownIdentity({ headers: lower, rawHeaders: Object.entries(headers).flat(), remoteAddress });
+  };
+
   it('knows a cookie only once authenticate has verified it, and while it needs no renewal', async () => {
     let clock = Date.now();
     const id = make({ now: () => clock, sessionTtlSeconds: 100 });
     const alice = id.devSignIn('alice');
     const c = cookie(id.issueCookie(alice));
-    assert.equal(id.knownCookieIdentity({ cookie: c }), undefined, 'never verified: authenticate decides');
+    assert.equal(known(id, { cookie: c }), undefined, 'never verified: authenticate decides');
     await id.authenticate(fakeRequest({ cookie: c }));
-    assert.deepEqual(id.knownCookieIdentity({ cookie: `theme=dark; ${c}` }), alice);
-    assert.equal(id.knownCookieIdentity({}), undefined);
-    assert.equal(id.knownCookieIdentity({ cookie: `${c.slice(0, -2)}xx` }), undefined, 'a tampered value is not known');
+    assert.deepEqual(known(id, { cookie: `theme=dark; ${c}` }), alice);
+    assert.equal(known(id, {}), undefined);
+    assert.equal(known(id, { cookie: `${c.slice(0, -2)}xx` }), undefined, 'a tampered value is not known');
     clock += 60_000;
-    assert.equal(id.knownCookieIdentity({ cookie: c }), undefined, 'due for renewal: authenticate renews it');
+    assert.equal(known(id, { cookie: c }), undefined, 'due for renewal: authenticate renews it');
     clock += 60_000;
-    assert.equal(id.knownCookieIdentity({ cookie: c }), undefined, 'expired');
+    assert.equal(known(id, { cookie: c }), undefined, 'expired');
   });
 
-  it('leaves bearer requests and proxy credentials (iap, header) to authenticate', async () => {
+  it('leaves bearer requests to authenticate', async () => {
     const t = make({ mode: 'token', tokens });
     const c = cookie(t.issueCookie(t.tokenSignIn(ALICE_TOKEN)));
     await t.authenticate(fakeRequest({ cookie: c }));
-    assert.equal(t.knownCookieIdentity({ cookie: c })?.id, 'alice');
-    assert.equal(t.knownCookieIdentity({ cookie: c, authorization: `Bearer ${BOB_TOKEN}` }), undefined);
+    assert.equal(known(t, { cookie: c })?.id, 'alice');
+    assert.equal(known(t, { cookie: c, authorization: `Bearer ${BOB_TOKEN}` }), undefined);
+  });
+
+  it('header mode: the trusted header with a verified session cookie of the same identity', async () => {
     const h = make({ mode: 'header', header: { enabled: true, name: 'x-user', trustedProxies: ['127.0.0.1'] } });
-    assert.equal(h.knownCookieIdentity({ cookie: c }), undefined);
+    // The first request mints the browser's session; the lane knows nothing before the cookie comes back.
+    const first = await h.authenticate(fakeRequest({ 'x-user': 'Alice@Example.com' }));
+    const c = cookie(first!.setCookie!);
+    assert.equal(known(h, { 'x-user': 'Alice@Example.com', cookie: c }), undefined, 'the cookie not yet verified');
+    const second = await h.authenticate(fakeRequest({ 'x-user': 'Alice@Example.com', cookie: c }));
+    assert.equal(second?.setCookie, undefined, 'authenticate sets no cookie now: the lane may answer instead');
+    assert.equal(known(h, { 'x-user': 'Alice@Example.com', cookie: c })?.id, 'alice@example.com');
+    assert.equal(known(h, { 'x-user': 'bob@example.com', cookie: c }), undefined, "another identity's session: authenticate mints a new one");
+    assert.equal(known(h, { cookie: c }), undefined, 'no header: nobody, as authenticate says');
+    assert.equal(known(h, { 'x-user': 'Alice@Example.com', cookie: c }, '10.9.9.9'), undefined, 'from a peer not trusted');
+    assert.equal(known(h, { 'x-user': 'Alice@Example.com', 'X-User': 'bob@example.com', cookie: c }), undefined, 'the header twice');
+    assert.equal(known(h, { 'x-user': 'not valid!!', cookie: c }), undefined, 'a header authenticate refuses');
   });
 });

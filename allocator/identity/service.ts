@@ -43,12 +43,16 @@ export interface IdentityService {
   /** authenticate, but nobody is a 401 (`no_credential`) saying how to sign in in this mode. */
   require(req: IncomingMessage): Promise<Authentication>;
   /**
-   * Who makes this request, when that is known at once: a session cookie (dev and token
-   * modes, no bearer token sent) already verified by `authenticate`, not expired and not
-   * due for renewal. undefined otherwise: then `authenticate` decides (with its errors,
-   * renewals and logs). For the proxy's fast lane; never an error.
+   * Who makes this request, when that is known at once and `authenticate` would answer the
+   * same with no Set-Cookie: in dev and token modes a session cookie (no bearer token sent)
+   * already verified by `authenticate`; in iap mode an assertion it has already verified and
+   * that is still good, and in header mode the trusted header, each with the browser's
+   * session cookie of that same identity, already verified. Cookies must be unexpired and not
+   * due for renewal; a proxy credential sent twice is not known. undefined otherwise: then
+   * `authenticate` decides (with its errors, renewals and logs). For the proxy's fast lane;
+   * never an error.
    */
-  knownCookieIdentity(headers: { cookie?: string | undefined; authorization?: string | undefined }): Identity | undefined;
+  knownIdentity(req: KnownRequest): Identity | undefined;
   /** Set-Cookie for a newly signed-in identity (HttpOnly, SameSite=Lax, Path=/, Secure per option, Max-Age). */
   issueCookie(identity: Identity): string;
   /** Set-Cookie that signs the browser out. */
@@ -71,6 +75,13 @@ export interface IdentityService {
   isAdmin(id: string): boolean;
   /** Removes sdfleet's credentials from headers about to be forwarded to an instance. */
   stripCredentials(headers: IncomingHttpHeaders): void;
+}
+
+/** What `knownIdentity` reads: lower-case header names (the first value of each, cookies joined), as received, and the peer. */
+export interface KnownRequest {
+  headers: Readonly<Record<string, string | undefined>>;
+  rawHeaders: readonly string[];
+  remoteAddress: string | undefined;
 }
 
 const DAY = 24 * 3600;
@@ -170,6 +181,8 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
     if (cookieValue !== undefined) {
       try {
         const v = cookies.verify(cookieValue, mode);
+        // Known from now on to the fast lane (knownIdentity), which still compares the identity.
+        verifiedCookies.set(cookieValue, { ...v, csrfToken: csrfTokenFor(keys[0]!, v.session.sid) });
         if (v.session.id === id) {
           session = v.session;
           const renewed = cookies.renewal(v.session, v.previous);
@@ -190,13 +203,39 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
     return auth;
   }
 
-  function knownCookieIdentity(headers: { cookie?: string | undefined; authorization?: string | undefined }): Identity | undefined {
-    if (mode !== 'dev' && mode !== 'token') return undefined;
-    if (mode === 'token' && headers.authorization !== undefined) return undefined;
-    const value = cookies.read(headers.cookie);
+  function knownIdentity(req: KnownRequest): Identity | undefined {
+    const h = req.headers;
+    let proxyId: string | undefined;
+    switch (mode) {
+      case 'dev':
+        break;
+      case 'token':
+        if (h.authorization !== undefined) return undefined;
+        break;
+      case 'iap': {
+        const jwt = h[IAP_HEADER];
+        if (jwt === undefined || sentTwice(req.rawHeaders, IAP_HEADER)) return undefined;
+        proxyId = iap!.known(jwt);
+        if (proxyId === undefined) return undefined;
+        break;
+      }
+      case 'header': {
+        if (sentTwice(req.rawHeaders, header!.name)) return undefined;
+        try {
+          proxyId = header!.readValue(h[header!.name], req.remoteAddress);
+        } catch {
+          return undefined;
+        }
+        if (proxyId === undefined) return undefined;
+        break;
+      }
+    }
+    const value = cookies.read(h.cookie);
     if (value === undefined) return undefined;
     const v = verifiedCookies.get(value);
     if (!v || v.session.exp <= Math.floor(now() / 1000) || cookies.renewal(v.session, v.previous)) return undefined;
+    // iap/header: the browser's session must be this identity's, or authenticate mints another.
+    if (proxyId !== undefined) return v.session.id === proxyId ? identityOf(proxyId, proxyId) : undefined;
     return identityOf(v.session.id, v.session.name);
   }
 
@@ -248,7 +287,7 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
     cookieName,
     banner: mode === 'dev' ? 'Development sign-in: a name is enough, there is no password. For one machine only.' : undefined,
     authenticate,
-    knownCookieIdentity,
+    knownIdentity,
 
     async require(req) {
       const auth = await authenticate(req);
@@ -327,4 +366,14 @@ export function requireAdmin(identity: Identity | undefined): void {
 function adminId(entry: string): string {
   if (entry.includes('@')) return emailId(entry) ?? entry.trim();
   return validName(entry) ?? entry.trim();
+}
+
+/** Whether a header (lower-case name) appears more than once in a raw header list. */
+function sentTwice(raw: readonly string[], name: string): boolean {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === name.length && n.toLowerCase() === name && ++seen > 1) return true;
+  }
+  return false;
 }

@@ -55,6 +55,10 @@ describe('security: IAP and header identity modes', { timeout: 50_000 }, () => {
     return new SignJWT({ email: c.email }).setProtectedHeader({ alg, kid: 'k1' }).setAudience(c.aud).setIssuer(c.iss).setIssuedAt(c.iat).setExpirationTime(c.exp).sign(k.privateKey);
   };
 
+  /** Requests the proxy's fast lane has sent to instances (it serves a proxy credential it has verified before, with that user's session cookie). */
+  const laneCount = async (a: RunningAllocator): Promise<number> =>
+    Number(/^sdfleet_proxy_fast_lane_requests_total (\d+)$/m.exec(await (await fetch(`${a.url}/metrics`)).text())?.[1] ?? NaN);
+
   const raw = (a: RunningAllocator, lines: string[], body = ''): Promise<string> =>
     rawExchange(a.port, [...lines, `Host: 127.0.0.1:${a.port}`, 'Connection: close', '', body].join('\r\n'));
 
@@ -69,8 +73,10 @@ describe('security: IAP and header identity modes', { timeout: 50_000 }, () => {
     assert.equal(user.id, 'alice@example.com');
     const started = await fetch(`${iap.url}/_sdfleet/api/v1/sessions`, { method: 'POST', headers: { 'x-goog-iap-jwt-assertion': good, cookie, 'x-sdfleet-csrf': csrfToken, origin: iap.url, 'content-type': 'application/json' }, body: '{}' });
     assert.equal(started.status, 201);
+    const lane0 = await laneCount(iap);
     const seen = seenIn(await raw(iap, ['GET / HTTP/1.1', `X-Goog-Iap-Jwt-Assertion: ${good}`, `Cookie: ${cookie}`]));
     assert.ok(seen, 'alice reaches her instance');
+    assert.equal(await laneCount(iap), lane0 + 1, 'an assertion and a cookie already verified: the fast lane served it');
     assert.deepEqual(headerValues(seen.headers, 'x-goog-iap-jwt-assertion'), [], 'the assertion is stripped');
     assert.doesNotMatch(headerValues(seen.headers, 'cookie').join(';'), /sdfleet_session/);
 
@@ -119,6 +125,12 @@ describe('security: IAP and header identity modes', { timeout: 50_000 }, () => {
     const seen = seenIn(await raw(header, ['GET / HTTP/1.1', 'X-Forwarded-Email: carol@example.com']));
     assert.ok(seen);
     assert.deepEqual(headerValues(seen.headers, 'x-forwarded-email'), [], 'the identity header is stripped');
+    const lane0 = await laneCount(header);
+    const viaLane = seenIn(await raw(header, ['GET / HTTP/1.1', 'X-Forwarded-Email: carol@example.com', `Cookie: ${cookie}`]));
+    assert.ok(viaLane);
+    assert.deepEqual(headerValues(viaLane.headers, 'x-forwarded-email'), [], 'stripped on the fast lane too');
+    assert.doesNotMatch(headerValues(viaLane.headers, 'cookie').join(';'), /sdfleet_session/);
+    assert.equal(await laneCount(header), lane0 + 1, 'the header and its session cookie: the fast lane served it');
 
     // The same request to an allocator whose auth proxy is elsewhere: the header is a claim by nobody.
     const spoofed = await raw(spoofable, ['GET / HTTP/1.1', 'X-Forwarded-Email: carol@example.com', 'X-Forwarded-For: 10.9.9.9', 'X-Real-IP: 10.9.9.9', 'Forwarded: for=10.9.9.9']);
