@@ -96,6 +96,7 @@ export class HotHistogram {
     o.registry.registerMetric(this as never);
   }
 
+  /** A value that is not a finite number (a clock gone wrong) is dropped: the hot path never throws, unlike prom-client's. */
   observe(v: number): void {
     if (!Number.isFinite(v)) return;
     const b = this.#bounds;
