@@ -174,4 +174,40 @@ describe('proxy: the fast lane', { timeout: 20_000 }, () => {
       await new Promise<void>((r) => s2.close(() => r()));
     }
   });
+
+  it('lets go of an instance connection left idle for freeSocketTimeoutMs (before the instance closes it under a request), and opens a new one after', async () => {
+    const proxy = createProxy({ resolve: () => ({ kind: 'no-session' }), startPage: '/_sdfleet/', stripCookies: ['sdfleet_session'], freeSocketTimeoutMs: 150 });
+    const s2 = http.createServer((req, res) => proxy.web(req, res));
+    proxy.fastLane({ server: s2, route: () => routeOf('a') });
+    await new Promise<void>((r) => s2.listen(0, '127.0.0.1', r));
+    const c = net.connect((s2.address() as AddressInfo).port, '127.0.0.1');
+    try {
+      let text = '';
+      c.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+      /** Sends a request on the one client connection; resolves with the instance connections accepted so far once it is answered. */
+      const ask = async (path: string): Promise<number> => {
+        const answers = (text.match(/HTTP\/1\.1 200 /g) ?? []).length;
+        c.write(get(path, 'a'));
+        const t0 = Date.now();
+        while ((text.match(/HTTP\/1\.1 200 /g) ?? []).length <= answers) {
+          assert.ok(Date.now() - t0 < 3000, `no answer to ${path}: ${text}`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return a.connections;
+      };
+      const first = await ask('/idle-1');
+      const soon = await ask('/idle-2');
+      assert.equal(soon, first, 'a request soon after reuses the instance connection');
+      // Idle past the limit (then parked as long again, then closed).
+      await new Promise((r) => setTimeout(r, 600));
+      const later = await ask('/idle-3');
+      assert.equal(later, first + 1, 'after the quiet spell the old instance connection is gone: a new one is opened');
+      assert.deepEqual(order(text), ['/idle-1', '/idle-2', '/idle-3']);
+    } finally {
+      c.destroy();
+      await proxy.close();
+      s2.closeAllConnections();
+      await new Promise<void>((r) => s2.close(() => r()));
+    }
+  });
 });
