@@ -65,8 +65,8 @@ export class IapVerifier {
 
   /** The identity id (the e-mail, lower-cased) an assertion proves; a 401 IdentityError saying why not, a 503 when the keys are unreachable. */
   async verify(jwt: string): Promise<string> {
-    const known = this.#verified.get(jwt);
-    if (known && this.#now() < known.untilMs) return known.email;
+    const known = this.known(jwt);
+    if (known !== undefined) return known;
     if (jwt.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(jwt)) throw iapError('iap_malformed', 'is not a JWT');
     let payload: Record<string, unknown>;
     try {

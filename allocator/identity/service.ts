@@ -148,12 +148,19 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
     return { id, name, admin: admins.has(adminId(id)), provider: mode };
   }
 
-  function fromCookie(value: string): Authentication {
-    let v = verifiedCookies.get(value);
+  /** The verified entry of a cookie value, if cached and not expired. */
+  function cachedCookie(value: string): { session: SessionPayload; previous: boolean; csrfToken: string } | undefined {
+    const v = verifiedCookies.get(value);
     if (v && v.session.exp <= Math.floor(now() / 1000)) {
       verifiedCookies.delete(value);
-      v = undefined;
+      return undefined;
     }
+    return v;
+  }
+
+  /** `cachedCookie`, or the value verified now (an IdentityError when it is no good) and cached. */
+  function verifiedCookie(value: string): { session: SessionPayload; previous: boolean; csrfToken: string } {
+    let v = cachedCookie(value);
     if (!v) {
       const { session, previous } = cookies.verify(value, mode);
       if (tokens && !tokens.matches(session.id, session.cred)) {
@@ -162,6 +169,11 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
       v = { session, previous, csrfToken: csrfTokenFor(keys[0]!, session.sid) };
       verifiedCookies.set(value, v);
     }
+    return v;
+  }
+
+  function fromCookie(value: string): Authentication {
+    const v = verifiedCookie(value);
     const { session, previous, csrfToken } = v;
     const renewed = cookies.renewal(session, previous);
     const auth: Authentication = {
@@ -177,14 +189,14 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
   /** iap/header: the proxy said who; keep the browser's session if it is this identity's, else start one. */
   function withSession(id: string, via: AuthVia, cookieValue: string | undefined): Authentication {
     let session: SessionPayload | undefined;
+    let csrfToken: string | undefined;
     let setCookie: string | undefined;
     if (cookieValue !== undefined) {
       try {
-        const v = cookies.verify(cookieValue, mode);
-        // Known from now on to the fast lane (knownIdentity), which still compares the identity.
-        verifiedCookies.set(cookieValue, { ...v, csrfToken: csrfTokenFor(keys[0]!, v.session.sid) });
+        // Cached: known from now on to the fast lane (knownIdentity), which still compares the identity.
+        const v = verifiedCookie(cookieValue);
         if (v.session.id === id) {
-          session = v.session;
+          ({ session, csrfToken } = v);
           const renewed = cookies.renewal(v.session, v.previous);
           if (renewed) setCookie = cookies.setCookie(renewed);
         }
@@ -197,8 +209,9 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
     if (!session) {
       session = cookies.create(id, id, mode);
       setCookie = cookies.setCookie(session);
+      csrfToken = csrfTokenFor(keys[0]!, session.sid);
     }
-    const auth: Authentication = { identity: identityOf(id, id), via, setCookie, csrfToken: csrfTokenFor(keys[0]!, session.sid) };
+    const auth: Authentication = { identity: identityOf(id, id), via, setCookie, csrfToken };
     if (fromRequest) requestSids.set(auth, session.sid);
     return auth;
   }
@@ -232,8 +245,8 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
     }
     const value = cookies.read(h.cookie);
     if (value === undefined) return undefined;
-    const v = verifiedCookies.get(value);
-    if (!v || v.session.exp <= Math.floor(now() / 1000) || cookies.renewal(v.session, v.previous)) return undefined;
+    const v = cachedCookie(value);
+    if (!v || cookies.renewal(v.session, v.previous)) return undefined;
     // iap/header: the browser's session must be this identity's, or authenticate mints another.
     if (proxyId !== undefined) return v.session.id === proxyId ? identityOf(proxyId, proxyId) : undefined;
     return identityOf(v.session.id, v.session.name);
