@@ -51,9 +51,14 @@ export function benchCommand(): Command {
     .option('--warmup <n>', 'unmeasured requests to each server first', intOption('--warmup', 0, 1_000_000), d.warmup)
     .option('--no-baseline', 'skip the bare HTTP baseline')
     .option('--sdk-servers', 'run an Agones SDK server per GameServer, as with real processes')
+    .addOption(
+      new Option('--client <http>', "the load client's HTTP: lean (a few µs a request) or node-http (Node's http.request, ~70 µs)")
+        .choices(['lean', 'node-http'])
+        .default(d.client),
+    )
     .option('--cpu-prof-dir <dir>', 'write a CPU profile of the server per measured run there')
     .option('--json', 'print the result as JSON')
-    .action(async (f: { gameservers: number; concurrency: number[]; duration: number; count: number; rate: number; rateConnections: number; warmup: number; baseline: boolean; sdkServers?: boolean; cpuProfDir?: string; json?: boolean }) => {
+    .action(async (f: { gameservers: number; concurrency: number[]; duration: number; count: number; rate: number; rateConnections: number; warmup: number; baseline: boolean; sdkServers?: boolean; client: 'lean' | 'node-http'; cpuProfDir?: string; json?: boolean }) => {
       if (f.duration <= 0 && f.count === 0) throw new InvalidArgumentError('give --duration above 0 or a --count: a run must end.');
       const opts = {
         gameServers: f.gameservers,
@@ -64,6 +69,7 @@ export function benchCommand(): Command {
         rateConcurrency: f.rateConnections,
         warmup: f.warmup,
         baseline: f.baseline,
+        client: f.client,
         ...(f.sdkServers ? { sdkServers: true } : {}),
         ...(f.cpuProfDir ? { cpuProfileDir: f.cpuProfDir } : {}),
         progress: (l: string) => process.stderr.write(l + '\n'),

@@ -14,6 +14,7 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LeanPool, type LeanAnswer } from './lean-http.ts';
 import { summarize, type Summary } from './stats.ts';
 
 export interface PhaseSpec {
@@ -35,6 +36,12 @@ export interface PhaseSpec {
   quota: number | null;
   /** The Fleet whose GameServers are asked for (label agones.dev/fleet). */
   fleet: string;
+  /**
+   * The HTTP client: `lean` (lean-http.ts: a few µs of this process's CPU a request) or
+   * `node-http` (Node's http.request and Agent, ~70 µs: with 50 answers arriving together
+   * its own event loop adds to the latency it measures). Default lean.
+   */
+  client?: 'lean' | 'node-http';
 }
 
 export interface PhaseResult {
@@ -97,7 +104,18 @@ interface Answer {
   bytes: number;
 }
 
-function post(agent: http.Agent, url: URL, path: string, body: string, signal: AbortSignal): Promise<Answer> {
+function classify(status: number, text: string, error?: string): Answer {
+  if (status === 0) return { kind: 'error', error: error ?? 'no answer', bytes: 0 };
+  if (status < 200 || status >= 300) return { kind: 'error', error: `HTTP ${status}: ${text.slice(0, 300)}`, bytes: text.length };
+  if (text.includes(ALLOCATED)) return { kind: 'allocated', bytes: text.length };
+  if (text.includes(UNALLOCATED)) return { kind: 'unallocated', bytes: text.length };
+  return { kind: 'error', error: `an answer without status.state: ${text.slice(0, 300)}`, bytes: text.length };
+}
+
+/** POSTs a body and classifies the answer: through Node's http client or the lean one. */
+type Poster = (body: string) => Promise<Answer>;
+
+function nodeHttpPost(agent: http.Agent, url: URL, path: string, body: string, signal: AbortSignal): Promise<Answer> {
   return new Promise((resolve) => {
     const req = http.request(
       {
@@ -113,13 +131,7 @@ function post(agent: http.Agent, url: URL, path: string, body: string, signal: A
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          const code = res.statusCode ?? 0;
-          if (code < 200 || code >= 300) resolve({ kind: 'error', error: `HTTP ${code}: ${text.slice(0, 300)}`, bytes: text.length });
-          else if (text.includes(ALLOCATED)) resolve({ kind: 'allocated', bytes: text.length });
-          else if (text.includes(UNALLOCATED)) resolve({ kind: 'unallocated', bytes: text.length });
-          else resolve({ kind: 'error', error: `an answer without status.state: ${text.slice(0, 300)}`, bytes: text.length });
-        });
+        res.on('end', () => resolve(classify(res.statusCode ?? 0, text, 'an answer without a status code')));
         res.on('error', (err) => resolve({ kind: 'error', error: err.message, bytes: 0 }));
       },
     );
@@ -132,7 +144,12 @@ function post(agent: http.Agent, url: URL, path: string, body: string, signal: A
  * Opens the run's connections before it is measured (a GET of /healthz on each): a run
  * measures requests, not TCP handshakes of a couple of hundred connections at once.
  */
-async function openConnections(agent: http.Agent, url: URL, n: number): Promise<void> {
+async function openConnections(agent: http.Agent | LeanPool, url: URL, n: number): Promise<void> {
+  if (agent instanceof LeanPool) {
+    const get = agent.getBytes('/healthz');
+    await Promise.all(Array.from({ length: n }, () => agent.request(get)));
+    return;
+  }
   const signal = AbortSignal.timeout(DRAIN_MS);
   setMaxListeners(Infinity, signal);
   await Promise.all(
@@ -155,7 +172,8 @@ type Refill = () => Promise<number | null>;
 
 export async function runPhase(spec: PhaseSpec, refill: Refill): Promise<PhaseResult> {
   const url = new URL(spec.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
+  const lean = (spec.client ?? 'lean') === 'lean';
+  const agent = lean ? new LeanPool(url, spec.concurrency) : new http.Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
   const latencies: number[] = [];
   const r = { allocated: 0, unallocated: 0, errors: 0, firstError: undefined as string | undefined, answerBytes: 0 };
   let quota = spec.quota ?? Infinity;
@@ -196,6 +214,13 @@ export async function runPhase(spec: PhaseSpec, refill: Refill): Promise<PhaseRe
   const abort = new AbortController();
   const signal = abort.signal;
   setMaxListeners(Infinity, signal); // every request in flight listens to it
+  const post: Poster =
+    agent instanceof LeanPool
+      ? (body) => agent.request(agent.postBytes(spec.path, body)).then((a: LeanAnswer) => classify(a.status, a.body, a.error))
+      : (body) => nodeHttpPost(agent, url, spec.path, body, signal);
+  signal.addEventListener('abort', () => {
+    if (agent instanceof LeanPool) agent.close(`no answer within ${DRAIN_MS / 1000} s after the run's time was up`);
+  });
   let allSentAt = Infinity;
   const watchdog = setInterval(() => {
     if (sent >= limit && allSentAt === Infinity) allSentAt = measured();
@@ -238,7 +263,7 @@ export async function runPhase(spec: PhaseSpec, refill: Refill): Promise<PhaseRe
           const i = sent++;
           sentInRound++;
           const t0 = performance.now();
-          record(await post(agent, url, spec.path, allocationBody(spec.fleet, i), signal), performance.now() - t0);
+          record(await post(allocationBody(spec.fleet, i)), performance.now() - t0);
         }
       };
       await Promise.all(Array.from({ length: spec.concurrency }, () => client().finally(() => {
@@ -266,7 +291,7 @@ export async function runPhase(spec: PhaseSpec, refill: Refill): Promise<PhaseRe
         const i = sent++;
         sentInRound++;
         k++;
-        const p = post(agent, url, spec.path, allocationBody(spec.fleet, i), signal).then((a) => {
+        const p = post(allocationBody(spec.fleet, i)).then((a) => {
           record(a, performance.now() - due);
           pending.delete(p);
         });
@@ -278,7 +303,8 @@ export async function runPhase(spec: PhaseSpec, refill: Refill): Promise<PhaseRe
     }
   } finally {
     clearInterval(watchdog);
-    agent.destroy();
+    if (agent instanceof LeanPool) agent.close();
+    else agent.destroy();
   }
   const elapsedMs = measured();
   const c = process.cpuUsage(cpuFrom);

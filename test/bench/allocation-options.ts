@@ -21,6 +21,12 @@ export interface AllocationBenchOptions {
    * GameServer). Default false: startEmbedded's default with a runner that starts none.
    */
   sdkServers?: boolean;
+  /**
+   * The load client's HTTP: `lean` (test/bench/lean-http.ts, a few µs a request) or
+   * `node-http` (Node's http.request, ~70 µs: the client's own event loop shows in the
+   * latency at 50 clients). Default lean.
+   */
+  client: 'lean' | 'node-http';
   /** Write a CPU profile of the server process per measured control-plane run here. */
   cpuProfileDir?: string;
   progress?: (line: string) => void;
@@ -35,4 +41,5 @@ export const ALLOCATION_BENCH_DEFAULTS: Omit<AllocationBenchOptions, 'progress'>
   rateConcurrency: 50,
   warmup: 3000,
   baseline: true,
+  client: 'lean',
 };

@@ -12,13 +12,13 @@ export function allocationReport(r: AllocationBenchResult, o: AllocationBenchOpt
   const row = (x: RunResult): string => {
     const l = x.client.latency;
     const s = x.server;
-    return `| ${label(x)} | ${x.perSecond.toFixed(0)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${x.client.allocated} | ${x.client.unallocated} | ${x.client.errors} | ${s.cpuUsPerRequest.toFixed(0)} | ${s.rssPeakMb} | ${ms(s.loopDelayP99Ms)} / ${ms(s.loopDelayMaxMs)} | ${s.gcCount} / ${ms(s.gcMaxMs)} | ${Number.isFinite(s.otherCpuPct) ? s.otherCpuPct.toFixed(0) : '—'} |`;
+    return `| ${label(x)} | ${x.perSecond.toFixed(0)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.p999)} | ${ms(l.max)} | ${x.client.allocated} | ${x.client.unallocated} | ${x.client.errors} | ${s.cpuUsPerRequest.toFixed(0)} | ${s.rssPeakMb} | ${ms(s.loopDelayP99Ms)} / ${ms(s.loopDelayMaxMs)} | ${s.gcCount} / ${ms(s.gcMaxMs)} | ${Number.isFinite(s.otherCpuPct) ? s.otherCpuPct.toFixed(0) : '—'} | ${((x.client.cpuMs * 1000) / Math.max(1, x.client.allocated + x.client.unallocated + x.client.errors)).toFixed(0)} |`;
   };
   const lines = [
-    `${r.gameServers} Ready GameServers (Fleet Ready in ${r.setupSeconds.toFixed(1)} s), ${r.sdkServers ? 'an SDK server each' : 'no SDK servers'}, persistence on; ${o.durationSec} s measured per run${o.count ? ` or ${o.count} requests` : ''}; answer ${r.answerBytes} bytes.`,
+    `${r.gameServers} Ready GameServers (Fleet Ready in ${r.setupSeconds.toFixed(1)} s), ${r.sdkServers ? 'an SDK server each' : 'no SDK servers'}, persistence on; ${o.durationSec} s measured per run${o.count ? ` or ${o.count} requests` : ''}; answer ${r.answerBytes} bytes; load client: ${o.client === 'node-http' ? "Node's http.request" : 'lean HTTP (test/bench/lean-http.ts)'}.`,
     '',
-    '| run | answers/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | Allocated | UnAllocated | errors | server CPU µs/req | server RSS peak MB | loop delay p99 / max ms | GCs / longest ms | other processes\' CPU % |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| run | answers/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | Allocated | UnAllocated | errors | server CPU µs/req | server RSS peak MB | loop delay p99 / max ms | GCs / longest ms | other processes\' CPU % | client CPU µs/req |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.runs.map(row),
     '',
   ];

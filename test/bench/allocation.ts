@@ -277,6 +277,7 @@ export async function runAllocationBench(o: AllocationBenchOptions): Promise<All
       count: o.count,
       quota: null,
       fleet: FLEET,
+      client: o.client,
       ...over,
     });
 
