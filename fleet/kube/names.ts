@@ -10,8 +10,27 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const NAME_PART_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
+/**
+ * Keys found valid, remembered: every write of a labelled object checks the same few
+ * keys again (a GameServerAllocation's, then its GameServer's), and the check splits and
+ * runs two expressions (~3 % of an allocation's CPU). Bounded; cleared when full, so keys
+ * sent once each cannot grow it.
+ */
+const validKeys = new Set<string>();
+const VALID_KEYS_MAX = 4096;
+
 /** A label or annotation key: `[prefix/]name`, prefix a DNS subdomain, name ≤ 63 chars. */
 export function qualifiedNameErrors(value: string): string[] {
+  if (validKeys.has(value)) return [];
+  const errs = checkQualifiedName(value);
+  if (errs.length === 0) {
+    if (validKeys.size >= VALID_KEYS_MAX) validKeys.clear();
+    validKeys.add(value);
+  }
+  return errs;
+}
+
+function checkQualifiedName(value: string): string[] {
   const parts = value.split('/');
   let name: string;
   const errs: string[] = [];
