@@ -542,3 +542,44 @@ describe('MemoryObjectStore: the allocation hot path (ordered indexes, derive, s
     await store.close();
   });
 });
+
+describe('MemoryObjectStore: versions share their hidden classes', () => {
+  it('objects written by derive, status writes and deletions keep one map per shape (V8 natives, in a child process)', async () => {
+    // %HaveSameMap needs --allow-natives-syntax, which this process was not started with.
+    // What it guards: versions derived by spreading a spread-made object each got a map of
+    // their own when frozen (two maps and descriptor arrays per allocation, ~570 bytes).
+    const { execFileSync } = await import('node:child_process');
+    const here = new URL('.', import.meta.url);
+    const script = `
+      const { openStore } = await import(${JSON.stringify(new URL('./open-store.ts', here).href)});
+      const { RESOURCES } = await import(${JSON.stringify(new URL('../resources/registry.ts', here).href)});
+      const { sampleFleet, sampleGameServer } = await import(${JSON.stringify(new URL('../resources/testing.ts', here).href)});
+      const same = new Function('a', 'b', 'return %HaveSameMap(a, b)');
+      const distinct = (objs) => { const reps = []; for (const o of objs) if (!reps.some((r) => same(r, o))) reps.push(o); return reps.length; };
+      const GS = RESOURCES.gameServers;
+      const store = openStore();
+      const n = 200;
+      for (let i = 0; i < n; i++) store.create(GS, sampleGameServer('g' + i));
+      const step = (i, k) => store.derive(GS, 'default', 'g' + i, (c) => ({ ...c, metadata: { ...c.metadata, labels: { ...c.metadata.labels, user: 'u' + i + '-' + k } } }));
+      for (let i = 0; i < n; i++) { step(i, 1); step(i, 2); }
+      const derived = Array.from({ length: n }, (_, i) => store.get(GS, 'default', 'g' + i));
+      // Status writes (the status subresource: Fleets have one, GameServers as in Agones not).
+      const F = RESOURCES.fleets;
+      for (let i = 0; i < n; i++) store.create(F, sampleFleet('f' + i));
+      for (let k = 1; k <= 2; k++) for (let i = 0; i < n; i++) store.mutate(F, 'default', 'f' + i, (c) => ({ ...c, status: { replicas: k, readyReplicas: k } }), { subresource: 'status' });
+      const status = Array.from({ length: n }, (_, i) => store.get(F, 'default', 'f' + i));
+      const deleted = [];
+      store.watch(GS, {}, (e) => { if (e.type === 'DELETED') deleted.push(e.object); });
+      for (let i = 0; i < n; i++) store.delete(GS, 'default', 'g' + i);
+      console.log(JSON.stringify({
+        derived: [distinct(derived), distinct(derived.map((o) => o.metadata))],
+        status: [distinct(status), distinct(status.map((o) => o.metadata))],
+        deleted: [distinct(deleted), distinct(deleted.map((o) => o.metadata)), deleted.length],
+      }));
+      await store.close();
+    `;
+    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as { derived: number[]; status: number[]; deleted: number[] };
+    assert.deepEqual(r, { derived: [1, 1], status: [1, 1], deleted: [1, 1, 200] });
+  });
+});

@@ -199,9 +199,32 @@ export function newUid(): string {
   return Buffer.from(randomUUID(), 'latin1').toString('latin1');
 }
 
+/**
+ * A shallow copy of an object, property by property. Not `{ ...o }`: V8 gives an object
+ * made by spreading one that was itself made by a spread a map (hidden class) of its own,
+ * and freezing it makes another; a store that derives each version from the last by
+ * spreading ended with two new maps and descriptor arrays per write (~570 bytes of the
+ * ~1.6 KB each allocation kept, found in a heap snapshot), and with no inline cache ever
+ * seeing the same map twice. Copied this way, every version shares its maps.
+ */
+function shallowCopy<T extends object>(o: T): T {
+  const out = {} as Record<string, unknown>;
+  for (const k in o) out[k] = (o as Record<string, unknown>)[k];
+  return out as T;
+}
+
+/** `o`, with `metadata` a shallow copy: the two levels a write changes. */
+function copyTopAndMetadata(o: KubeObject): KubeObject {
+  const next = shallowCopy(o);
+  next.metadata = shallowCopy(o.metadata);
+  return next;
+}
+
 /** `orig` with a new resourceVersion (shallow: the rest stays shared and frozen). */
 function withResourceVersion(orig: KubeObject, rv: number): KubeObject {
-  return deepFreeze({ ...orig, metadata: { ...orig.metadata, resourceVersion: String(rv) } });
+  const next = copyTopAndMetadata(orig);
+  next.metadata.resourceVersion = String(rv);
+  return deepFreeze(next);
 }
 
 export class MemoryObjectStore implements ObjectStore {
@@ -668,7 +691,7 @@ export class MemoryObjectStore implements ObjectStore {
     if (out === undefined || out === e.obj) return e.obj;
     if (!isObject(out) || !isObject(out.metadata)) throw badRequest(`the object must be a JSON object of kind ${t.type.kind} with metadata`);
     // The update pipeline writes to the top level and to metadata: those two are copied, the rest stays shared.
-    const o = { ...out, metadata: { ...out.metadata } };
+    const o = copyTopAndMetadata(out);
     if (o.apiVersion !== t.type.apiVersion || o.kind !== t.type.kind) return this.#applyUpdate(t, e, this.#intake(t, o), opts);
     delete o.metadata.managedFields;
     delete o.metadata.selfLink;
@@ -682,7 +705,7 @@ export class MemoryObjectStore implements ObjectStore {
     if (opts?.subresource === 'status') {
       if (!t.type.subresources.status) throw notFound(t.type, `${String(old.metadata.name)}/status`);
       // Only status comes from the caller: everything else is the stored (frozen) parts, shared.
-      next = { ...old, metadata: { ...old.metadata } };
+      next = copyTopAndMetadata(old);
       if (incoming.status === undefined) delete next.status;
       else next.status = incoming.status;
     } else {
