@@ -1,15 +1,18 @@
 import type { Logger } from '../../../common/log.ts';
 import type { GameServer, GameServerState } from '../../agones/types.ts';
 import { RESOURCES } from '../resources/registry.ts';
+import { KeyJoiner } from '../store/index-keys.ts';
 import type { KubeObject, ObjectStore } from '../store/types.ts';
 import { applyAllocation, comparePacked, pickGameServer, type AllocationSpec } from './allocation-decision.ts';
 
 const STATE_INDEX = 'state';
 const OLDEST_FIRST = { candidatesOldestFirst: true } as const;
+/** `<ns>/<state>`, the state index's values. */
+const nsState = new KeyJoiner('/');
 
 /** The GameServers of a namespace in a state, oldest first (the index is ordered as Packed picks). */
 function candidatesIn(store: ObjectStore, ns: string, state: GameServerState): Iterable<GameServer> {
-  return store.scanIndex(RESOURCES.gameServers, STATE_INDEX, `${ns}/${state}`) as Iterable<unknown> as Iterable<GameServer>;
+  return store.scanIndex(RESOURCES.gameServers, STATE_INDEX, nsState.text(ns, state)) as Iterable<unknown> as Iterable<GameServer>;
 }
 
 /**
@@ -20,7 +23,7 @@ function candidatesIn(store: ObjectStore, ns: string, state: GameServerState): I
  */
 export function allocationHandler(o: { store: ObjectStore; log: Logger; now?: () => Date; onResult?: (state: 'Allocated' | 'UnAllocated') => void }) {
   // Ordered as Packed picks (oldest first): the pick is the first match, not a scan of the pool.
-  o.store.addIndex(RESOURCES.gameServers, STATE_INDEX, (gs) => [`${gs.metadata.namespace ?? 'default'}/${(gs as unknown as GameServer).status?.state ?? ''}`], { orderBy: comparePacked });
+  o.store.addIndex(RESOURCES.gameServers, STATE_INDEX, (gs) => nsState.one(gs.metadata.namespace ?? 'default', (gs as unknown as GameServer).status?.state ?? ''), { orderBy: comparePacked });
   return (obj: KubeObject): KubeObject => {
     const ns = obj.metadata.namespace ?? 'default';
     const spec = (obj.spec ?? {}) as AllocationSpec;

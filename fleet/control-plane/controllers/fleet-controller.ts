@@ -4,6 +4,7 @@ import { errorMessage } from '../../../common/errors.ts';
 import type { Fleet, GameServer } from '../../agones/types.ts';
 import { LABEL_FLEET, LABEL_GAMESERVERSET } from '../../agones/types.ts';
 import { RESOURCES } from '../resources/registry.ts';
+import { KeyJoiner } from '../store/index-keys.ts';
 import type { KubeObject, ObjectStore } from '../store/types.ts';
 import type { EventRecorder } from './events.ts';
 import { computeFleetActions, countStates, type FleetCounts } from './fleet-decision.ts';
@@ -17,9 +18,14 @@ const FLEET_INDEX = 'fleet';
 const FLEET_STATE_INDEX = 'fleet-state';
 /** Every state a counted GameServer can be in ('' before its first). */
 const STATES = ['', 'PortAllocation', 'Creating', 'Starting', 'Scheduled', 'RequestReady', 'Ready', 'Shutdown', 'Error', 'Unhealthy', 'Reserved', 'Allocated', 'deleting'] as const;
-const fleetKeyOf = (gs: KubeObject): string | undefined => {
+/** `<ns>/<fleet>`, and that `\0<template hash>` then `\0<state>`: the indexes' values. */
+const nsFleet = new KeyJoiner('/');
+const nulJoin = new KeyJoiner('\0');
+const NO_KEYS: readonly string[] = Object.freeze([]);
+/** The GameServer's `[<ns>/<fleet>]`, the same array each time; [] when it has no Fleet. */
+const fleetKeysOf = (gs: KubeObject): readonly string[] => {
   const fleet = gs.metadata.labels?.[LABEL_FLEET];
-  return fleet ? `${gs.metadata.namespace ?? 'default'}/${fleet}` : undefined;
+  return fleet ? nsFleet.one(gs.metadata.namespace ?? 'default', fleet) : NO_KEYS;
 };
 
 export interface FleetControllerOptions {
@@ -58,15 +64,12 @@ export class FleetController {
     // A Fleet's reconcile reads all its GameServers: every allocation changes one, so at
     // most one run per 50 ms merges a burst of them (O(n) once, not once per allocation).
     this.#queue = new WorkQueue({ name: 'fleets', handler: (k) => this.#reconcile(k), log: o.log, minIntervalMs: 50 });
-    o.store.addIndex(RESOURCES.gameServers, FLEET_INDEX, (gs) => {
-      const key = fleetKeyOf(gs);
-      return key ? [key] : [];
-    });
+    o.store.addIndex(RESOURCES.gameServers, FLEET_INDEX, fleetKeysOf);
     o.store.addIndex(RESOURCES.gameServers, FLEET_STATE_INDEX, (gs) => {
-      const key = fleetKeyOf(gs);
-      if (!key) return [];
+      const keys = fleetKeysOf(gs);
+      if (keys.length === 0) return NO_KEYS;
       const state = gs.metadata.deletionTimestamp ? 'deleting' : ((gs as unknown as GameServer).status?.state ?? '');
-      return [`${key}\0${gs.metadata.labels?.[LABEL_TEMPLATE_HASH] ?? ''}\0${state}`];
+      return nulJoin.one(nulJoin.text(keys[0]!, gs.metadata.labels?.[LABEL_TEMPLATE_HASH] ?? ''), state);
     });
   }
 
@@ -75,7 +78,7 @@ export class FleetController {
       if (e.resource === RESOURCES.fleets) this.#queue.enqueue(keyOf(e.object));
       else if (e.resource === RESOURCES.gameServers) {
         const fleet = e.object.metadata.labels?.[LABEL_FLEET] ?? e.oldObject?.metadata.labels?.[LABEL_FLEET];
-        if (fleet) this.#queue.enqueue(`${e.object.metadata.namespace ?? 'default'}/${fleet}`);
+        if (fleet) this.#queue.enqueue(nsFleet.text(e.object.metadata.namespace ?? 'default', fleet));
       }
     });
     for (const f of this.#o.store.list(RESOURCES.fleets).items) this.#queue.enqueue(keyOf(f));
@@ -125,7 +128,7 @@ export class FleetController {
     const n: Record<string, number> = {};
     let counted = 0;
     for (const s of STATES) {
-      n[s] = store.indexSize(RESOURCES.gameServers, FLEET_STATE_INDEX, `${key}\0${hash}\0${s}`);
+      n[s] = store.indexSize(RESOURCES.gameServers, FLEET_STATE_INDEX, nulJoin.text(nulJoin.text(key, hash), s));
       counted += n[s]!;
     }
     // Another template's, or a state this list does not know: the full pass.
