@@ -31,11 +31,11 @@ test('lean HTTP: keep-alive requests on a pool, bodies and statuses read, one co
   const url = await listen(server);
   const pool = new LeanPool(url, 3);
   try {
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.request(pool.postBytes(`/p/${i}`, JSON.stringify({ i })))));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.request(pool.postBytes(`/p/${i}`, JSON.stringify({ i, name: 'Zoë ✓' })))));
     answers.forEach((a, i) => {
       assert.equal(a.status, 201, a.error);
       const j = JSON.parse(a.body) as { method: string; url: string; host: string; type: string; body: string; pad: string };
-      assert.deepEqual([j.method, j.url, j.host, j.type, j.body], ['POST', `/p/${i}`, url.host, 'application/json', `{"i":${i}}`]);
+      assert.deepEqual([j.method, j.url, j.host, j.type, j.body], ['POST', `/p/${i}`, url.host, 'application/json', `{"i":${i},"name":"Zoë ✓"}`]);
       assert.equal(j.pad.length, 100_000);
     });
     assert.equal(peers.size, 3, 'three connections, kept alive, for twelve requests');

@@ -55,7 +55,7 @@ class LeanConnection {
   send(p: Pending): void {
     this.#current = p;
     const s = this.#socket ?? this.#connect();
-    s.write(p.bytes, 'latin1');
+    s.write(p.bytes, 'utf8');
   }
 
   destroy(reason: string): void {
@@ -165,7 +165,7 @@ export class LeanPool {
     return `GET ${path} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\n\r\n`;
   }
 
-  /** Sends `bytes` (latin1: build them with postBytes/getBytes, bodies ASCII) on a free connection. */
+  /** Sends a request built by postBytes/getBytes (written as UTF-8, as postBytes counts the body) on a free connection. */
   request(bytes: string): Promise<LeanAnswer> {
     return new Promise((resolve) => {
       if (this.#closed) {
