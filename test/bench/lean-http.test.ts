@@ -39,6 +39,10 @@ test('lean HTTP: keep-alive requests on a pool, bodies and statuses read, one co
       assert.equal(j.pad.length, 100_000);
     });
     assert.equal(peers.size, 3, 'three connections, kept alive, for twelve requests');
+    const custom = await pool.request(pool.requestBytes('PUT', '/c', { cookie: 'a=b', 'content-type': 'application/json' }, '{"x":"ü"}'));
+    const cj = JSON.parse(custom.body) as { method: string; body: string; type: string };
+    assert.deepEqual([custom.status, cj.method, cj.body, cj.type], [201, 'PUT', '{"x":"ü"}', 'application/json']);
+    assert.throws(() => pool.requestBytes('GET', '/', { x: 'a\r\nInjected: 1' }), /CR or LF/);
     const missing = await pool.request(pool.getBytes('/missing'));
     assert.deepEqual([missing.status, missing.body], [404, '{"error":"nope"}']);
   } finally {

@@ -165,6 +165,17 @@ export class LeanPool {
     return `GET ${path} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\n\r\n`;
   }
 
+  /** Any request: `headers` as given (names and values without CR or LF), a body with its Content-Length. */
+  requestBytes(method: string, path: string, headers: Record<string, string>, body?: string): string {
+    let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\n`;
+    for (const [k, v] of Object.entries(headers)) {
+      if (/[\r\n]/.test(k) || /[\r\n]/.test(v)) throw new Error(`a header with CR or LF: ${JSON.stringify(k)}`);
+      head += `${k}: ${v}\r\n`;
+    }
+    if (body !== undefined) head += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+    return `${head}\r\n${body ?? ''}`;
+  }
+
   /** Sends a request built by postBytes/getBytes (written as UTF-8, as postBytes counts the body) on a free connection. */
   request(bytes: string): Promise<LeanAnswer> {
     return new Promise((resolve) => {
