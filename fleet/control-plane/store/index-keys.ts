@@ -21,27 +21,20 @@ export class KeyJoiner {
 
   /** `[a + sep + b]`: the same frozen array each time for the same parts. */
   one(a: string, b: string): readonly [string] {
+    let v = this.#byFirst.get(a)?.get(b);
+    if (v !== undefined) return v;
+    if (this.#size >= this.#max) {
+      this.#byFirst.clear();
+      this.#size = 0;
+    }
     let bySecond = this.#byFirst.get(a);
     if (bySecond === undefined) {
-      if (this.#size >= this.#max) {
-        this.#byFirst.clear();
-        this.#size = 0;
-      }
       bySecond = new Map();
       this.#byFirst.set(a, bySecond);
     }
-    let v = bySecond.get(b);
-    if (v === undefined) {
-      if (this.#size >= this.#max) {
-        this.#byFirst.clear();
-        this.#size = 0;
-        this.#byFirst.set(a, bySecond);
-        bySecond.clear();
-      }
-      v = Object.freeze([a + this.#sep + b] as [string]);
-      bySecond.set(b, v);
-      this.#size++;
-    }
+    v = Object.freeze([a + this.#sep + b] as [string]);
+    bySecond.set(b, v);
+    this.#size++;
     return v;
   }
 
