@@ -172,8 +172,7 @@ type Refill = () => Promise<number | null>;
 
 export async function runPhase(spec: PhaseSpec, refill: Refill): Promise<PhaseResult> {
   const url = new URL(spec.url);
-  const lean = (spec.client ?? 'lean') === 'lean';
-  const agent = lean ? new LeanPool(url, spec.concurrency) : new http.Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
+  const agent = (spec.client ?? 'lean') === 'lean' ? new LeanPool(url, spec.concurrency) : new http.Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
   const latencies: number[] = [];
   const r = { allocated: 0, unallocated: 0, errors: 0, firstError: undefined as string | undefined, answerBytes: 0 };
   let quota = spec.quota ?? Infinity;

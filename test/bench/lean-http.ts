@@ -31,6 +31,8 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const CONTENT_LENGTH = /\r\ncontent-length:[ \t]*(\d+)[ \t]*\r\n/i;
 const CHUNKED = /\r\ntransfer-encoding:[^\r]*chunked/i;
 const CLOSE = /\r\nconnection:[ \t]*close/i;
+const JSON_HEADERS: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
+const NO_HEADERS: Record<string, string> = {};
 
 /** One keep-alive connection; `send` must not be called while a request is in flight. */
 class LeanConnection {
@@ -156,13 +158,13 @@ export class LeanPool {
     }
   }
 
-  /** The bytes of a request with a JSON body (Host, Content-Type, Accept, Content-Length). */
+  /** The bytes of a request with a JSON body (Content-Type, Accept, Content-Length). */
   postBytes(path: string, body: string): string {
-    return `POST ${path} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    return this.requestBytes('POST', path, JSON_HEADERS, body);
   }
 
   getBytes(path: string): string {
-    return `GET ${path} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\n\r\n`;
+    return this.requestBytes('GET', path, NO_HEADERS);
   }
 
   /** Any request: `headers` as given (names and values without CR or LF), a body with its Content-Length. */

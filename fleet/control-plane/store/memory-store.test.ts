@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -548,7 +549,6 @@ describe('MemoryObjectStore: versions share their hidden classes', () => {
     // %HaveSameMap needs --allow-natives-syntax, which this process was not started with.
     // What it guards: versions derived by spreading a spread-made object each got a map of
     // their own when frozen (two maps and descriptor arrays per allocation, ~570 bytes).
-    const { execFileSync } = await import('node:child_process');
     const here = new URL('.', import.meta.url);
     const script = `
       const { openStore } = await import(${JSON.stringify(new URL('./open-store.ts', here).href)});
