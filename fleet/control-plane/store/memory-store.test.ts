@@ -236,6 +236,24 @@ describe('MemoryObjectStore: delete, finalizers, owners', () => {
     await store.close();
   });
 
+  it('dependents written again (same owners, or moved to another) are still found by their owners', async () => {
+    const store = openStore();
+    const f = store.create(FLEETS, sampleFleet('f'));
+    const f2 = store.create(FLEETS, sampleFleet('f2'));
+    const refTo = (o: KubeObject) => [{ apiVersion: 'agones.dev/v1', kind: 'Fleet', name: String(o.metadata.name), uid: String(o.metadata.uid), controller: true }];
+    for (let i = 0; i < 3; i++) store.create(GS, { ...sampleGameServer(`g${i}`), metadata: { name: `g${i}`, ownerReferences: refTo(f) } });
+    // Written again with the same owner, twice; g2 moves to f2.
+    for (const n of ['g0', 'g1', 'g0']) store.mutate(GS, 'default', n, (c) => ({ ...c, metadata: { ...c.metadata, labels: { at: String(Math.random()).slice(2, 8) } } }));
+    store.mutate(GS, 'default', 'g2', (c) => ({ ...c, metadata: { ...c.metadata, ownerReferences: refTo(f2) } }));
+    store.delete(FLEETS, 'default', 'f');
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(store.list(GS).items.map((o) => o.metadata.name), ['g2'], 'the two of f deleted, the one moved to f2 kept');
+    store.delete(FLEETS, 'default', 'f2');
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(store.list(GS).items, []);
+    await store.close();
+  });
+
   it('deleting a namespace deletes what is in it', async () => {
     const store = openStore();
     store.create(RESOURCES.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
@@ -465,10 +483,14 @@ describe('MemoryObjectStore: the allocation hot path (ordered indexes, derive, s
     assert.equal(store.indexSize(GS, 'state', 'Ready'), 3);
     assert.deepEqual(names('Allocated'), ['a']);
     assert.deepEqual([...store.scanIndex(GS, 'state', 'None')], []);
-    // Unordered indexes keep their order: last written last.
+    // Unordered indexes, and lists, keep an object in its place when a next version is written.
     store.addIndex(GS, 'all', () => ['x']);
-    store.mutate(GS, 'default', 'b', (c) => ({ ...c, metadata: { ...c.metadata, labels: { y: '1' } } }));
-    assert.deepEqual(store.byIndex(GS, 'all', 'x').map((o) => o.metadata.name).at(-1), 'b');
+    const before = store.byIndex(GS, 'all', 'x').map((o) => o.metadata.name);
+    assert.deepEqual(before, ['c', 'a', 'e', 'b']);
+    const a2 = store.mutate(GS, 'default', 'a', (c) => ({ ...c, metadata: { ...c.metadata, labels: { y: '1' } } }));
+    assert.deepEqual(store.byIndex(GS, 'all', 'x').map((o) => o.metadata.name), before);
+    assert.equal(store.byIndex(GS, 'all', 'x')[1], a2, 'the newest version, in the same place');
+    assert.deepEqual(store.list(GS).items.map((o) => o.metadata.name), before);
     await store.close();
   });
 

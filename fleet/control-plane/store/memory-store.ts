@@ -462,10 +462,9 @@ export class MemoryObjectStore implements ObjectStore {
    * change, the entry keeps its place among equals in an ordered index.
    */
   #indexPut(t: Table, e: Entry, prev: Entry | undefined): void {
-    if (prev) {
-      t.byKey.delete(prev.key);
-      t.byNs.get(prev.ns)?.delete(prev.key);
-    }
+    // A next version takes its key's place (set over the same key): deleting and adding it
+    // again would leave a hole in these maps of thousands, and every few thousand writes a
+    // rehash would allocate the whole table anew (old-generation garbage under churn).
     t.byKey.set(e.key, e);
     let nsMap = t.byNs.get(e.ns);
     if (!nsMap) {
@@ -495,14 +494,14 @@ export class MemoryObjectStore implements ObjectStore {
     if (uids.length > 0) {
       e.ownerUids = uids;
       const ref = (e.ref = prev?.ref ?? `${t.type.key}\u0000${e.key}`);
+      // The same owners as the version before: already their dependent.
+      if (uids === prev?.ownerUids) return;
       for (const u of uids) {
         let set = this.#dependents.get(u);
         if (!set) {
           set = new Set();
           this.#dependents.set(u, set);
         }
-        // Delete first: a dependent written last comes last, as on insertion.
-        set.delete(ref);
         set.add(ref);
       }
     }
@@ -1334,14 +1333,15 @@ function sameOwners(uids: readonly string[], o: KubeObject): boolean {
   return true;
 }
 
-/** `next` replaces `prev` under an unchanged value: last in an unordered bucket (as re-inserted), in place among equals in an ordered one. */
+/** `next` replaces `prev` under an unchanged value: in its place in an unordered bucket, and among equals in an ordered one. */
 function moveInIndex(idx: Index, value: string, prev: Entry, next: Entry): void {
   const m = idx.map.get(value);
   if (!m) {
     addToIndex(idx, value, next);
     return;
   }
-  m.delete(prev.key);
+  // The same key (a next version): set in place, no hole left for a rehash to sweep.
+  if (prev.key !== next.key) m.delete(prev.key);
   m.set(next.key, next);
   const list = idx.sorted?.get(value);
   if (!list) return;
