@@ -8,6 +8,7 @@ import { userKey } from '../identity/index.ts';
 import type { AllocatorMetrics } from '../metrics.ts';
 import { idleVerdict } from '../reclaim/idle.ts';
 import { Coalescer } from './coalesce.ts';
+import { broadcastFrame, type FrameBroadcastResult } from './frame-broadcast.ts';
 
 export const SOCKET_PATH = '/_sdfleet/socket.io';
 
@@ -75,6 +76,12 @@ interface Conn {
  */
 export class Realtime {
   readonly io: Server;
+  /**
+   * Told after each `fleet` broadcast: when its writes started and ended
+   * (`performance.now()`), and how many sockets took the frame or the ordinary emit
+   * (`sdfleet bench fanout` times the broadcasts with it).
+   */
+  onFleetBroadcast: ((b: FrameBroadcastResult & { startMs: number; endMs: number }) => void) | undefined;
   readonly #o: RealtimeOptions;
   #conns = new Map<string, Set<Conn>>();
   #timer: NodeJS.Timeout | undefined;
@@ -206,7 +213,7 @@ export class Realtime {
     conn.socket.emit('state', { session: s ? core.sessionView(s) : null, queue, at: new Date().toISOString() });
   }
 
-  /** `fleet` to every socket, when its counts moved: one packet, encoded once. False: nothing sent. */
+  /** `fleet` to every socket, when its counts moved: one packet, one WebSocket frame, made once. False: nothing sent. */
   #broadcastFleet(): boolean {
     if (!this.io.sockets.adapter.rooms.get(FLEET_ROOM)?.size) {
       // Nobody to tell: whoever connects next is sent a fresh one.
@@ -216,7 +223,10 @@ export class Realtime {
     const before = this.#fleet?.json;
     const now = this.#currentFleet(true);
     if (now.json === before) return false;
-    this.io.to(FLEET_ROOM).emit('fleet', now.summary);
+    // As io.to(FLEET_ROOM).emit, with one ready-made WebSocket frame for the sockets it can go to directly.
+    const startMs = performance.now();
+    const sent = broadcastFrame(this.io, FLEET_ROOM, 'fleet', now.summary);
+    this.onFleetBroadcast?.({ ...sent, startMs, endMs: performance.now() });
     return true;
   }
 
