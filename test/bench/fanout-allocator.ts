@@ -12,7 +12,7 @@ export type FromFanoutAllocator =
   | { type: 'ready'; url: string }
   | { type: 'rss'; rssMb: number; heapMb: number }
   /** Queue changes seen since the last ask, and the `fleet` broadcasts made (start and end of their writes), in this process's clock. */
-  | { type: 'changes'; at: number[]; broadcasts: { start: number; end: number }[] }
+  | { type: 'changes'; at: number[]; broadcasts: { start: number; end: number }[]; framedSockets: number; emittedSockets: number }
   | { type: 'sessions'; live: number }
   /** Event-loop delay since the last reset, ms (how long a timer or an I/O callback waited for the loop). */
   | { type: 'loop'; p50: number; p99: number; max: number }
@@ -26,19 +26,13 @@ allocator.core.queue.on('change', () => void changes.push(preciseNow()));
 // Each `fleet` broadcast timed where it is made: how long after the change it started,
 // and how long its writes to every socket held the event loop.
 let broadcasts: { start: number; end: number }[] = [];
-const io = allocator.realtime.io;
-const to = io.to.bind(io);
-io.to = ((room: string) => {
-  const op = to(room);
-  const emit = op.emit.bind(op);
-  op.emit = ((event: string, ...args: unknown[]) => {
-    const start = preciseNow();
-    const r = emit(event, ...args);
-    if (event === 'fleet') broadcasts.push({ start, end: preciseNow() });
-    return r;
-  }) as typeof op.emit;
-  return op;
-}) as typeof io.to;
+let framed = 0;
+let emitted = 0;
+allocator.realtime.onFleetBroadcast = (b) => {
+  broadcasts.push({ start: performance.timeOrigin + b.startMs, end: performance.timeOrigin + b.endMs });
+  framed += b.framedSockets;
+  emitted += b.emittedSockets;
+};
 const send = (m: FromFanoutAllocator): void => void process.send!(m);
 send({ type: 'ready', url: allocator.url });
 const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -49,9 +43,11 @@ process.on('message', (m: ToFanoutAllocator) => {
   const mb = (n: number): number => Math.round(n / 1048576);
   if (m.type === 'rss') send({ type: 'rss', rssMb: mb(process.memoryUsage.rss()), heapMb: mb(process.memoryUsage().heapUsed) });
   if (m.type === 'changes') {
-    send({ type: 'changes', at: changes, broadcasts });
+    send({ type: 'changes', at: changes, broadcasts, framedSockets: framed, emittedSockets: emitted });
     changes = [];
     broadcasts = [];
+    framed = 0;
+    emitted = 0;
   }
   if (m.type === 'sessions') send({ type: 'sessions', live: allocator.core.registry.live().length });
   if (m.type === 'ping') send({ type: 'pong', id: m.id, at: preciseNow() });

@@ -339,7 +339,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
         store.delete(RESOURCES.leases, 'default', queueLeaseName(waiter));
       }
     }, 'sdfleet');
-    const { at: seen, broadcasts } = await allocator.ask({ type: 'changes' }, 'changes');
+    const { at: seen, broadcasts, framedSockets, emittedSockets } = await allocator.ask({ type: 'changes' }, 'changes');
     const { type: _, ...loop } = await allocator.ask({ type: 'loop' }, 'loop');
     const allocatorOffset = clocks.at(-1)!.offsetMs;
     // The first change the informer saw after each update was made.
@@ -357,7 +357,7 @@ export async function runFanoutBench(o: FanoutBenchOptions): Promise<FanoutBench
     waiterSocket.close();
     const broadcast = broadcastTimes(sd.updates, broadcasts, allocatorOffset);
     const sdfleet: FanoutRun = { fanout: fanoutSummary(sd.updates, offsets), connected: conn.connected, rssMb: rest.rssMb, heapMb: rest.heapMb, extraEvents: sd.extra, stateEvents: sd.states };
-    say(`sdfleet: p50 ${ms(sdfleet.fanout.delivery.p50)} ms, p99 ${ms(sdfleet.fanout.delivery.p99)} ms, ${sdfleet.fanout.missedDeliveries} missed; ${sd.states} \`state\` events to users holding a session`);
+    say(`sdfleet: p50 ${ms(sdfleet.fanout.delivery.p50)} ms, p99 ${ms(sdfleet.fanout.delivery.p99)} ms, ${sdfleet.fanout.missedDeliveries} missed; ${sd.states} \`state\` events to users holding a session; \`fleet\` as a ready-made frame to ${framedSockets} sockets, through socket.io's emit to ${emittedSockets}`);
     await bound.race(Promise.all(clients.map((c) => c.ask({ type: 'close' }, 'closed'))), 'the clients to disconnect');
     await allocator.stop();
 
