@@ -11,6 +11,8 @@
  * buffered) gets the ordinary `socket.emit`, so the order of what a client receives never
  * changes. If engine.io's or ws's internals are not as expected (another version), every
  * socket takes the ordinary path: `framedSockets` in the result says how many did not.
+ * Only this process's sockets are reached, as with the in-memory adapter the allocator
+ * uses (each replica broadcasts to its own sockets); it is not for a cluster adapter.
  */
 import type { Server, Socket } from 'socket.io';
 
