@@ -70,8 +70,10 @@ function eventText(io: Server, event: string, data: unknown): string | undefined
   return `4${encoded[0]}`;
 }
 
-/** The sender to write the frame with, when nothing of engine.io's waits on this socket. */
-function directSender(socket: Socket): ((list: Buffer[]) => void) | undefined {
+type FrameSender = { sendFrame: (list: Buffer[], cb?: () => void) => void };
+
+/** The socket's WebSocket sender, when nothing of engine.io's waits on this socket. */
+function directSender(socket: Socket): FrameSender | undefined {
   const conn = socket.conn as unknown as EngineInternals;
   const t = conn.transport;
   if (!socket.connected || conn.readyState !== 'open' || conn.upgrading) return undefined;
@@ -80,7 +82,7 @@ function directSender(socket: Socket): ((list: Buffer[]) => void) | undefined {
   const ws = t.socket;
   const sender = ws?._sender;
   if (!ws || ws.readyState !== WS_OPEN || typeof sender?.sendFrame !== 'function') return undefined;
-  return (list) => sender.sendFrame!(list);
+  return sender as FrameSender;
 }
 
 /** `event` with `data` to every connected socket of `room` on the main namespace. */
@@ -94,9 +96,9 @@ export function broadcastFrame(io: Server, room: string, event: string, data: un
   for (const id of [...ids]) {
     const socket = io.sockets.sockets.get(id);
     if (!socket) continue;
-    const send = frame ? directSender(socket) : undefined;
-    if (send) {
-      send(frame!);
+    const sender = frame ? directSender(socket) : undefined;
+    if (sender) {
+      sender.sendFrame(frame!);
       result.framedSockets++;
     } else {
       socket.emit(event, data);

@@ -1341,7 +1341,6 @@ function moveInIndex(idx: Index, value: string, prev: Entry, next: Entry): void 
     return;
   }
   // The same key (a next version): set in place, no hole left for a rehash to sweep.
-  if (prev.key !== next.key) m.delete(prev.key);
   m.set(next.key, next);
   const list = idx.sorted?.get(value);
   if (!list) return;
