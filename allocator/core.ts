@@ -176,7 +176,13 @@ export class AllocatorCore {
         o.metrics.allocationSeconds.observe({ result }, ms / 1000);
       },
     });
-    this.traffic = new TrafficRecorder({ k: o.k, log: o.log, ...(o.trafficEveryMs !== undefined ? { everyMs: o.trafficEveryMs } : {}) });
+    this.traffic = new TrafficRecorder({
+      k: o.k, log: o.log, ...(o.trafficEveryMs !== undefined ? { everyMs: o.trafficEveryMs } : {}),
+      recorded: (gs) => {
+        const s = this.registry.byGameServer(gs);
+        return s && s.state !== 'gone' ? lastActivityMs(s) : undefined;
+      },
+    });
     // client-node types metadata times as Date; the JSON holds strings, as GameServer says.
     const gsOf = (o: KubernetesObject): GameServer => o as unknown as GameServer;
     this.#informer = new ResilientInformer<KubernetesObject>({

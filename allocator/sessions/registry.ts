@@ -34,7 +34,7 @@ export class SessionRegistry extends EventEmitter<{ change: [SessionChange] }> {
     // A user's live session wins over a gone one on another GameServer.
     const current = this.#byUser.get(next.user);
     if (!current || current.gameServer === name || current.state === 'gone' || next.state !== 'gone') this.#byUser.set(next.user, next);
-    if (JSON.stringify({ ...prev, lastActivity: '' }) !== JSON.stringify({ ...next, lastActivity: '' }) || prev?.lastActivity !== next.lastActivity) {
+    if (!sameSession(prev, next)) {
       this.emit('change', { user: next.user, session: this.#byUser.get(next.user), previous: prev });
     }
   }
@@ -61,6 +61,11 @@ export class SessionRegistry extends EventEmitter<{ change: [SessionChange] }> {
     return s && s.state !== 'gone' ? s : undefined;
   }
 
+  /** The session on this GameServer (live or gone), if it holds one. */
+  byGameServer(name: string): Session | undefined {
+    return this.#byGs.get(name);
+  }
+
   byId(id: string): Session | undefined {
     return this.#byId.get(id);
   }
@@ -72,4 +77,14 @@ export class SessionRegistry extends EventEmitter<{ change: [SessionChange] }> {
   live(): Session[] {
     return this.all().filter((s) => s.state !== 'gone');
   }
+}
+
+/** Whether two readings of a session say the same (every field; they hold only strings, numbers and booleans). */
+function sameSession(a: Session | undefined, b: Session): boolean {
+  if (!a) return false;
+  const fa = a as unknown as Record<string, unknown>;
+  const fb = b as unknown as Record<string, unknown>;
+  for (const k in fa) if (fa[k] !== fb[k]) return false;
+  for (const k in fb) if (!(k in fa) && fb[k] !== undefined) return false;
+  return true;
 }
