@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, createConfiguration, CustomObjectsApi, KubeConfig, PatchStrategy, ServerConfiguration, setHeaderOptions, type Configuration } from '@kubernetes/client-node';
+import { nodeHttpLibrary } from './http-library.ts';
 
 /** The API clients the allocator uses, for one namespace of one cluster (or embedded control plane). */
 export interface KubeClients {
@@ -30,13 +31,25 @@ export function kubeClients(o: { kubeconfig?: string; namespace: string }): Kube
   if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
   else kc.loadFromDefault();
   reuseConnections(kc);
+  const config = apiConfiguration(kc);
   return {
     kc,
     namespace: o.namespace,
-    custom: kc.makeApiClient(CustomObjectsApi),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    core: kc.makeApiClient(CoreV1Api),
+    custom: new CustomObjectsApi(config),
+    coordination: new CoordinationV1Api(config),
+    core: new CoreV1Api(config),
   };
+}
+
+/** What `kc.makeApiClient` configures (the current cluster, the kubeconfig's authentication), with the node:http transport. */
+function apiConfiguration(kc: KubeConfig): Configuration {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig names no current cluster; set current-context (kubectl config use-context NAME)');
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    httpApi: nodeHttpLibrary(),
+  });
 }
 
 export const AGONES = { group: 'agones.dev', version: 'v1' } as const;
