@@ -83,6 +83,8 @@ export async function startAllocator(o: AllocatorOptions): Promise<RunningAlloca
 
   const app = express();
   app.disable('x-powered-by');
+  // The API's answers change with every state change and nobody revalidates them: no SHA-1 ETag of each body.
+  app.set('etag', false);
   app.set('trust proxy', o.trustProxy ?? false);
   // Paths of the allocator go to Express; everything else straight to the proxy, which
   // streams it (no Express on the hot path of a user's WebUI traffic).

@@ -29,6 +29,17 @@ export function mac(key: Buffer, text: string): string {
 }
 
 /**
+ * Equality of two tokens of a public, fixed length (an HMAC in base64url) in time that does
+ * not depend on where they differ; strings of different lengths are unequal at once (the
+ * length of such a token is no secret).
+ */
+export function sameToken(a: string, b: string): boolean {
+  const ba = Buffer.from(a, 'utf8');
+  const bb = Buffer.from(b, 'utf8');
+  return ba.length === bb.length && timingSafeEqual(ba, bb);
+}
+
+/**
  * Equality that takes the same time wherever the strings differ. Both sides are hashed
  * first, so lengths leak nothing either.
  */

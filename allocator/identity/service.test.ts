@@ -268,6 +268,29 @@ describe('CSRF', () => {
     await refused(() => id.verifyCsrf(bobs.req, bobs.auth), 'csrf_mismatch', 403);
   });
 
+  it('refuses tokens of another length or in other characters, and the token of a session signed by a secret no longer kept', async () => {
+    const real = await token(aliceCookie);
+    for (const sent of [real.slice(0, -1), `${real}A`, `${real.slice(0, -1)}é`, real.toLowerCase() === real ? real.toUpperCase() : real.toLowerCase()]) {
+      const r = await post({ 'x-sdfleet-csrf': sent });
+      await refused(() => id.verifyCsrf(r.req, r.auth), 'csrf_mismatch', 403);
+    }
+  });
+
+  it('accepts a page’s token made under the previous secret (a page loaded before a rotation)', async () => {
+    const before = make({ cookieSecret: OLD_SECRET });
+    const old = cookie(before.issueCookie(before.devSignIn('alice')));
+    const oldToken = (await before.authenticate(fakeRequest({ cookie: old })))!.csrfToken!;
+    const after = make({ cookieSecret: SECRET, previousCookieSecrets: [OLD_SECRET] });
+    const req = fakeRequest({ host: 'localhost:8080', cookie: old, 'x-sdfleet-csrf': oldToken }, 'POST');
+    const auth = await after.authenticate(req);
+    assert.notEqual(auth!.csrfToken, oldToken, 'the current secret makes another token');
+    after.verifyCsrf(req, auth);
+    const unrotated = make();
+    const req2 = fakeRequest({ host: 'localhost:8080', cookie: cookie(unrotated.issueCookie(unrotated.devSignIn('alice'))), 'x-sdfleet-csrf': oldToken }, 'POST');
+    const auth2 = await unrotated.authenticate(req2);
+    await refused(() => unrotated.verifyCsrf(req2, auth2), 'csrf_mismatch', 403);
+  });
+
   it('refuses another origin even with the right token', async () => {
     const t = await token(aliceCookie);
     const sites: Record<string, string>[] = [

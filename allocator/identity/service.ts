@@ -6,7 +6,7 @@ import { CSRF_HEADER, checkOrigin, csrfTokenFor, csrfTokenMatches, isSafeMethod,
 import { IdentityError } from './errors.ts';
 import { HeaderIdentity } from './header.ts';
 import { IAP_HEADER, IapVerifier } from './iap.ts';
-import { deriveKeys, type DerivedKeys } from './keys.ts';
+import { deriveKeys, sameToken, type DerivedKeys } from './keys.ts';
 import { NAME_RULE, emailId, validName } from './names.ts';
 import { SessionCookies, type SessionPayload } from './session-cookie.ts';
 import { TokenVerifier, bearerToken } from './token.ts';
@@ -345,7 +345,8 @@ export function createIdentity(opts: IdentityOptions): IdentityService {
       const sent = Array.isArray(raw) ? raw[0] : raw;
       if (!sent) throw new IdentityError('csrf_missing', 'csrf', `a request that changes something needs the page's CSRF token in the ${CSRF_HEADER} header; reload the page`);
       const sid = requestSids.get(auth);
-      if (sid === undefined || !csrfTokenMatches(keys, sid, sent)) {
+      // The current secret's token is known with the verified cookie; previous secrets' only by computing each.
+      if (sid === undefined || !((auth.csrfToken !== undefined && sameToken(auth.csrfToken, sent)) || csrfTokenMatches(keys, sid, sent))) {
         throw new IdentityError('csrf_mismatch', 'csrf', `the ${CSRF_HEADER} header is not this session's token; reload the page`);
       }
     },

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import type { Logger } from '../../common/log.ts';
 import { SdfleetError } from '../../common/errors.ts';
 import { ANNOTATION_ALLOCATED_AT, ANNOTATION_SESSION, ANNOTATION_USER_ID, LABEL_USER } from '../../fleet/agones/metadata.ts';
@@ -255,8 +255,20 @@ export class AllocationService {
   }
 }
 
+const ID_BYTES = 9;
+/** Random bytes for 512 session ids, drawn at once (one call into the CSPRNG instead of one per session, as Node's randomUUID keeps a cache). */
+const idPool = Buffer.alloc(ID_BYTES * 512);
+let idPoolAt = idPool.length;
+
+/** A new session id: 9 random bytes, base64url (12 characters). */
 export function newSessionId(): string {
-  return randomBytes(9).toString('base64url');
+  if (idPoolAt + ID_BYTES > idPool.length) {
+    randomFillSync(idPool);
+    idPoolAt = 0;
+  }
+  const id = idPool.toString('base64url', idPoolAt, idPoolAt + ID_BYTES);
+  idPoolAt += ID_BYTES;
+  return id;
 }
 
 function sleep(ms: number): Promise<void> {
