@@ -6,6 +6,8 @@
  * sign-in, its proxy), and a load client in another process. One run per number of
  * concurrent users, each with users of its own; beside each, the bare loopback round trip
  * (the load client GETting the stand-in WebUI directly, as often, as many at a time).
+ * With `floor`, the same warm-up and runs follow against sessions-floor.ts, a stand-in
+ * making the same hops with no sdfleet logic: what this machine gives at best.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
