@@ -88,11 +88,11 @@ export function benchCommand(): Command {
     .option('--users <n>', 'users per run, each starting one session on its own Ready instance', intOption('--users', 1, 20_000), 1000)
     .addOption(new Option('--concurrency <list>', 'one run each: users starting at once, e.g. 1,10,50,200').argParser(concurrencyList).default([50], '50'))
     .option('--warmup <n>', 'unmeasured sessions first, 50 at a time, by users of their own (JIT, connection pools)', intOption('--warmup', 0, 20_000), 1000)
-    .option('--floor', 'then the same runs against a stand-in making the same hops with no sdfleet logic (the least this machine gives)')
+    .option('--no-floor', 'skip the same runs against a stand-in making the same hops with no sdfleet logic (the least this machine gives)')
     .option('--json', 'print the result as JSON')
     .action(async (f: { users: number; concurrency: number[]; warmup: number; floor?: boolean; json?: boolean }) => {
       const { runSessionsBench, sessionsReport } = await import('../test/bench/sessions.ts');
-      const result = await runSessionsBench({ users: f.users, concurrency: f.concurrency, warmup: f.warmup, floor: f.floor === true, progress: (l) => process.stderr.write(l + '\n') });
+      const result = await runSessionsBench({ users: f.users, concurrency: f.concurrency, warmup: f.warmup, floor: f.floor !== false, progress: (l) => process.stderr.write(l + '\n') });
       process.stdout.write((f.json ? JSON.stringify(result, null, 2) : sessionsReport(result)) + '\n');
     });
   bench
