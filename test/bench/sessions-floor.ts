@@ -13,7 +13,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { kubeClients } from '../../allocator/kube/clients.ts';
+import { ALLOCATION, kubeClients } from '../../allocator/kube/clients.ts';
+import { LABEL_USER } from '../../fleet/agones/metadata.ts';
 
 interface Allocated { status?: { state?: string; address?: string; ports?: { name: string; port: number }[] } }
 
@@ -45,10 +46,10 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 async function start(req: http.IncomingMessage, res: http.ServerResponse, user: string): Promise<void> {
   await readBody(req);
   const gsa = (await k.custom.createNamespacedCustomObject({
-    group: 'allocation.agones.dev', version: 'v1', plural: 'gameserverallocations', namespace: 'default',
+    ...ALLOCATION, namespace: 'default',
     body: {
       apiVersion: 'allocation.agones.dev/v1', kind: 'GameServerAllocation',
-      spec: { selectors: [{ matchLabels: { 'agones.dev/fleet': 'sd-webui' }, gameServerState: 'Ready' }], metadata: { labels: { 'sdfleet.dev/user': user } } },
+      spec: { selectors: [{ matchLabels: { 'agones.dev/fleet': 'sd-webui' }, gameServerState: 'Ready' }], metadata: { labels: { [LABEL_USER]: user } } },
     },
   })) as Allocated;
   const port = gsa.status?.ports?.find((p) => p.name === 'webui')?.port;
