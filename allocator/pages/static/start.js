@@ -102,12 +102,13 @@
 
   const signedIn = async () => {
     const m = await me();
+    const { profiles } = await api('GET', '/profiles');
+    // The start view appears whole: never with an empty list of profiles for a moment.
+    renderProfiles(profiles);
     $('signin').hidden = true;
     $('start').hidden = false;
     $('who').textContent = m.user.name;
     $('admin-link').hidden = !m.user.admin;
-    const { profiles } = await api('GET', '/profiles');
-    renderProfiles(profiles);
     sock = socket();
     sock.on('state', show);
     sock.on('fleet', showFleet);
