@@ -220,7 +220,7 @@ export function benchCommand(): Command {
     .option('--cold-start <s>', 'creation → Ready: seconds (180), a range (120-240) or lognormal:MEDIAN:SIGMA', '180')
     .option('--sync <s>', "the FleetAutoscaler's sync interval", secondsOption('--sync'), 30)
     .option('--policy <p>', 'buffer:N, sdfleet or sdfleet:key=value,… (repeatable; default buffer:0 … buffer:12 and sdfleet)', collect, [] as string[])
-    .option('--history <file|gen:…>', "past days sdfleet's day profile is learned from (repeatable)", collect, [] as string[])
+    .option('--history <file|gen:…|rate:…>', "past days sdfleet's day profile is learned from (repeatable), or rate:SHAPE alone: the profile of endlessly many generated days (a perfect history)", collect, [] as string[])
     .option('--config <file>', 'YAML settings the sdfleet policies start from (as in the sdfleet-autoscaler ConfigMap)')
     .option('--seed <n>', 'seed of drawn cold starts', intOption('--seed', 0, 2 ** 31), 1)
     .option('--start <iso>', 'wall-clock time of the trace start (schedules, day profile)', '2024-01-01T00:00:00Z')

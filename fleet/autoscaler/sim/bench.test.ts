@@ -33,6 +33,15 @@ describe('bench autoscaler', () => {
     assert.match(text, /sdfleet: [\d.]+ % warm at [\d.]+× the idle GPU-hours of buffer:\d+ .*goal ≥ 99 % at ≤ 0\.5×: (met|not met)\./);
   });
 
+  it('a perfect history (rate:SHAPE): the profile of the expected rate of the shape, read like a learned one; it stands alone', async () => {
+    const r = await runAutoscalerBench({ traces: ['gen:office,seed=2'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'], history: ['rate:office'] });
+    assert.match(autoscalerReport(r), /day profile is the expected rate of office \(a perfect history\)/);
+    const none = await runAutoscalerBench({ traces: ['gen:office,seed=2'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'] });
+    assert.notDeepEqual(r.runs[0]!.policies[0]!.idleGpuHours, none.runs[0]!.policies[0]!.idleGpuHours, 'the profile changes the decisions');
+    await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'], history: ['rate:office', 'gen:office'] }), /a rate stands alone/);
+    await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'], history: ['rate:party'] }), /unknown shape "party"/);
+  });
+
   it('refuses an unknown policy before running anything', async () => {
     await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['hpa'] }), /policy "hpa": expected buffer:N or sdfleet/);
     await assert.rejects(runAutoscalerBench({ traces: ['/nonexistent.csv'], coldStart: '180', syncSeconds: 30, policies: ['buffer:1'] }), /trace \/nonexistent.csv: .*give a CSV file/);

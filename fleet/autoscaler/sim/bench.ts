@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parsePolicyConfig, POLICY_DEFAULTS, type PolicyConfig } from '../config.ts';
-import { generateTrace, parseGeneratorSpec, rng } from './generate.ts';
-import { bufferPolicy, DEFAULT_BUFFERS, learnFromTraces, policyFromSpec } from './policies.ts';
+import type { DayProfile } from '../profile.ts';
+import { expectedRate, generateTrace, parseGeneratorSpec, rng } from './generate.ts';
+import { bufferPolicy, DEFAULT_BUFFERS, learnFromTraces, policyFromSpec, profileFromRate } from './policies.ts';
 import { simulate, type ColdStart, type SimResult } from './simulate.ts';
 import { parseTraceCsv, type Trace } from './trace.ts';
 
@@ -20,7 +21,11 @@ export interface AutoscalerBenchOptions {
   syncSeconds: number;
   /** Policies; default buffer:0 … buffer:12 and sdfleet. */
   policies?: string[];
-  /** Past days the sdfleet policies learn their day profile from (files or generator specs). */
+  /**
+   * Past days the sdfleet policies learn their day profile from (files or generator
+   * specs), or `rate:SHAPE[,scale=…]` alone: the profile of endlessly many days of a
+   * generated shape (its expected rate, no noise), what a perfect history is worth.
+   */
   history?: string[];
   /** YAML settings the sdfleet policies start from. */
   configFile?: string;
@@ -84,6 +89,13 @@ export async function loadTrace(spec: string): Promise<Trace> {
   return parseTraceCsv(text, spec.split('/').pop() ?? spec);
 }
 
+async function loadHistory(specs: string[], base: PolicyConfig, startMs: number): Promise<DayProfile | undefined> {
+  const rate = specs.filter((h) => h.startsWith('rate:'));
+  if (rate.length === 0) return learnFromTraces(await Promise.all(specs.map(loadTrace)), base, startMs);
+  if (specs.length > 1) throw new Error(`--history ${rate[0]}: a rate stands alone (it is the profile of endlessly many days); give it without other --history`);
+  return profileFromRate(expectedRate(parseGeneratorSpec(rate[0]!.slice('rate:'.length))), base, startMs);
+}
+
 const row = (r: SimResult): PolicyRow => ({
   name: r.name, sessions: r.sessions, served: r.served, unserved: r.unserved, warmPct: r.warmPct,
   waitP50: r.waitP50, waitP95: r.waitP95, waitP99: r.waitP99, waitMax: r.waitMax,
@@ -99,8 +111,7 @@ export async function runAutoscalerBench(o: AutoscalerBenchOptions): Promise<Aut
   parseColdStart(o.coldStart, seed); // fail before any work
   let base: PolicyConfig = POLICY_DEFAULTS;
   if (o.configFile) base = parsePolicyConfig(parseYaml(await readFile(o.configFile, 'utf8')) as unknown);
-  const history = await Promise.all((o.history ?? []).map(loadTrace));
-  const profile = learnFromTraces(history, base, startMs);
+  const profile = await loadHistory(o.history ?? [], base, startMs);
   const specs = o.policies?.length ? o.policies : [...DEFAULT_BUFFERS.map((b) => `buffer:${b}`), 'sdfleet'];
   // Check every spec before running any.
   for (const s of specs) policyFromSpec(s, { base, startMs });
@@ -131,11 +142,15 @@ const num = (v: number | null, digits = 0): string => (v === null ? '∞' : v.to
 /** Idle GPU-hours of hours outside 08:00–19:00 of the trace's clock. */
 const nightIdle = (byHour: readonly number[]): number => byHour.reduce((a, x, h) => (h < 8 || h >= 19 ? a + x : a), 0);
 
+const historyNote = (h: string[]): string =>
+  h[0]?.startsWith('rate:') ? `; sdfleet's day profile is the expected rate of ${h[0].slice('rate:'.length)} (a perfect history)`
+  : h.length ? `; sdfleet's day profile learned from ${h.join(', ')}` : '; no history (sdfleet starts with no day profile)';
+
 /** Markdown: one table per trace, then the goal check and where the idle time went for each sdfleet policy. */
 export function autoscalerReport(r: AutoscalerBenchResult): string {
   const out: string[] = [];
   for (const run of r.runs) {
-    out.push(`Trace ${run.trace}: ${run.sessions} sessions over ${run.horizonHours.toFixed(1)} h; cold start ${r.coldStart} s, sync ${r.syncSeconds} s${r.history.length ? `; sdfleet's day profile learned from ${r.history.join(', ')}` : '; no history (sdfleet starts with no day profile)'}; ${(run.ms / 1000).toFixed(1)} s`);
+    out.push(`Trace ${run.trace}: ${run.sessions} sessions over ${run.horizonHours.toFixed(1)} h; cold start ${r.coldStart} s, sync ${r.syncSeconds} s${historyNote(r.history)}; ${(run.ms / 1000).toFixed(1)} s`);
     out.push('');
     out.push('| policy | sessions | unserved | warm % | wait p50 s | wait p95 s | wait p99 s | wait max s | GPU-h | idle GPU-h | busy GPU-h | created | peak | h at zero |');
     out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generateTrace, parseGeneratorSpec, SHAPES } from './generate.ts';
+import { expectedRate, generateTrace, parseGeneratorSpec, SHAPES } from './generate.ts';
 import { parseTraceCsv, traceToCsv } from './trace.ts';
 
 describe('trace generator', () => {
@@ -19,6 +19,23 @@ describe('trace generator', () => {
     const mean = t.sessions.reduce((a, s) => a + s.duration, 0) / t.sessions.length / 60;
     assert.ok(mean > 22 && mean < 40, `mean session ${mean} min`);
     for (let i = 1; i < t.sessions.length; i++) assert.ok(t.sessions[i]!.arrival >= t.sessions[i - 1]!.arrival);
+  });
+
+  it('expected rate: the rate the arrivals are drawn from, and its day sums to what the draws average', () => {
+    const office = expectedRate({ shape: 'office' });
+    assert.equal(office(10 * 3600), 36); // Monday 10:00
+    assert.equal(office(5 * 86_400 + 10 * 3600), 3.6); // Saturday: a tenth
+    assert.equal(office(3 * 3600), 0.35);
+    assert.equal(expectedRate({ shape: 'office', scale: 2 })(10 * 3600), 72);
+    let day = 0;
+    for (let s = 30; s < 86_400; s += 60) day += office(s) / 60;
+    const drawn = Array.from({ length: 40 }, (_, i) => generateTrace({ shape: 'office', seed: 500 + i }).sessions.length);
+    const mean = drawn.reduce((a, b) => a + b, 0) / drawn.length;
+    assert.ok(Math.abs(mean - day) < 3 * Math.sqrt(day / drawn.length) + 1, `drawn ${mean} a day, expected ${day}`);
+    // The zones' offices add up, each on its own clock: Monday 04:31 UTC is 05:31 in the
+    // UTC+1 office (night), 10:01 in the UTC+5:30 one (peak), Sunday 23:31 in the UTC−5 one.
+    const zones = expectedRate({ shape: 'zones' });
+    assert.ok(Math.abs(zones(4.5 * 3600 + 60) - (0.4 * 0.35 + 0.3 * 36 + 0.4 * 0.35 * 0.1)) < 1e-9, String(zones(4.5 * 3600 + 60)));
   });
 
   it('burst: 60 within 3 minutes at 10:00', () => {

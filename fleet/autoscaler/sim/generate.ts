@@ -108,6 +108,22 @@ function sourcesOf(o: GenerateOptions): Source[] {
   }
 }
 
+/**
+ * A shape's expected arrivals per hour at second `s` of its trace: the rate the arrivals
+ * are drawn from, without the draw. Only the smooth part: a burst's class and the
+ * meetings' groups come at drawn times and are not in it.
+ */
+export function expectedRate(o: GenerateOptions): (s: number) => number {
+  const sources = sourcesOf(o);
+  const start = o.startWeekday ?? 1;
+  return (s) => {
+    const day = Math.floor(s / 86_400);
+    const weekday = (((start + day) % 7) + 7) % 7;
+    const hour = (s - day * 86_400) / 3600;
+    return sources.reduce((a, src) => a + src.rate(hour, weekday), 0);
+  };
+}
+
 /** Draws a trace. */
 export function generateTrace(o: GenerateOptions): Trace {
   const r = rng(o.seed ?? 1);

@@ -9,7 +9,7 @@ import { compilePolicy, parseKeyValues, parsePolicyConfig, POLICY_DEFAULTS, rete
 import { decideReplicas, type Decision } from '../policy.ts';
 import { growOnArrival } from '../grow.ts';
 import { shrinkOnRelease } from '../release.ts';
-import { emptyProfile, learn, type DayProfile } from '../profile.ts';
+import { dayClassOf, emptyProfile, learn, SLOT_MINUTES, type DayProfile } from '../profile.ts';
 import type { SimPolicy } from './simulate.ts';
 import type { Trace } from './trace.ts';
 
@@ -102,6 +102,39 @@ export function learnFromTraces(traces: Trace[], config: PolicyConfig, startMs: 
   // Day by day, so the days no trace covers count as unknown, not as empty.
   let profile = emptyProfile(clock.timeZone, placed[0]!.at);
   for (const { at } of placed) profile = learn({ ...profile, learnedUntil: at }, clock, arrivals, at + DAY_MS, at);
+  return profile;
+}
+
+/** Days a profile made from a rate counts as seen: more than any averaging memory. */
+const ENDLESS_DAYS = 1000;
+
+/**
+ * The day profile a fleet would have learned from endlessly many days drawn at `rate`
+ * (per hour at second s of the trace; the generator's expectedRate): each slot holds its
+ * expected arrivals, with no day-to-day noise. A bench diagnostic (`--history rate:SHAPE`):
+ * what a perfect history is worth. The trace's second 0 is `startMs`; a week is laid on
+ * the policy's clock, so a time zone or a weekend that straddles days falls where it would.
+ */
+export function profileFromRate(rate: (s: number) => number, config: PolicyConfig, startMs: number): DayProfile {
+  const { clock } = compilePolicy(config);
+  const profile = emptyProfile(clock.timeZone, startMs);
+  const minutes = { weekday: new Array<number>(profile.weekday.mean.length).fill(0), weekend: new Array<number>(profile.weekend.mean.length).fill(0) };
+  const sums = { weekday: [...minutes.weekday], weekend: [...minutes.weekend] };
+  for (let m = 0; m < 7 * 24 * 60; m++) {
+    const s = m * 60 + 30;
+    const { weekday, minute } = clock.local(startMs + s * 1000);
+    const cls = dayClassOf(weekday);
+    const slot = Math.floor(minute / SLOT_MINUTES);
+    sums[cls][slot]! += rate(s) / 60;
+    minutes[cls][slot]!++;
+  }
+  for (const cls of ['weekday', 'weekend'] as const) {
+    minutes[cls].forEach((n, slot) => {
+      if (n === 0) return;
+      profile[cls].mean[slot] = (sums[cls][slot]! * SLOT_MINUTES) / n;
+      profile[cls].days[slot] = ENDLESS_DAYS;
+    });
+  }
   return profile;
 }
 

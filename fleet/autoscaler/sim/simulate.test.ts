@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { POLICY_DEFAULTS, parsePolicyConfig } from '../config.ts';
-import { generateTrace } from './generate.ts';
-import { bufferPolicy, learnFromTraces, policyFromSpec, sdfleetPolicy } from './policies.ts';
+import { expectedRate, generateTrace } from './generate.ts';
+import { bufferPolicy, learnFromTraces, policyFromSpec, profileFromRate, sdfleetPolicy } from './policies.ts';
 import { growOnArrival } from '../grow.ts';
 import { shrinkOnRelease } from '../release.ts';
 import { simulate, type SimPolicy } from './simulate.ts';
@@ -123,6 +123,19 @@ describe('simulator', () => {
     const { startWeekday: _, ...recorded } = generateTrace({ shape: 'office', seed: 103 });
     const q = learnFromTraces([recorded, recorded], POLICY_DEFAULTS, START)!;
     assert.ok(q.weekday.days.every((d) => d === 2) && q.weekend.days.every((d) => d === 0), 'two weekdays (START is a Monday), no weekend');
+  });
+
+  it('a perfect history: the profile of a rate holds each quarter\'s expected arrivals, on the policy\'s clock', () => {
+    const p = profileFromRate(expectedRate({ shape: 'office' }), POLICY_DEFAULTS, START);
+    assert.ok(Math.abs(p.weekday.mean[40]! - 9) < 1e-9, `10:00–10:15 on a weekday: ${p.weekday.mean[40]}`);
+    assert.ok(Math.abs(p.weekend.mean[40]! - 0.9) < 1e-9, `on a weekend: ${p.weekend.mean[40]}`);
+    // 08:30 steps from 0.35 to 12 an hour, then ramps to 36 by 09:30: 15 an hour on average in its first quarter.
+    assert.ok(Math.abs(p.weekday.mean[33]! - 0.0875) < 1e-9, `08:15–08:30 is still night: ${p.weekday.mean[33]}`);
+    assert.ok(Math.abs(p.weekday.mean[34]! - 3.75) < 1e-9, `08:30–08:45, the ramp: ${p.weekday.mean[34]}`);
+    assert.ok(p.weekday.days.every((d) => d >= 100) && p.weekend.days.every((d) => d >= 100));
+    // New York is UTC−5 in January: its 05:00–05:15 quarter is UTC 10:00–10:15.
+    const ny = profileFromRate(expectedRate({ shape: 'office' }), parsePolicyConfig({ timeZone: 'America/New_York' }), START);
+    assert.ok(Math.abs(ny.weekday.mean[20]! - 9) < 1e-9, `local 05:00: ${ny.weekday.mean[20]}`);
   });
 
   it('sdfleet keeps every session on every shape: served or reported (release-time shrink and grow on arrival off and on)', () => {
