@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../../common/seeded-random.ts';
 
 /** What a picture is drawn from. The same spec always gives the same pixels. */
 export interface PictureSpec {
@@ -126,16 +127,9 @@ function hsl(hueDeg: number, s: number, l: number): Rgb {
   return [channel(h + 1 / 3) * 255, channel(h) * 255, channel(h - 1 / 3) * 255];
 }
 
-/** A small seeded generator (mulberry32) keyed by a SHA-256 of the text. */
+/** A seeded generator keyed by a SHA-256 of the text. */
 function randomFrom(text: string): () => number {
-  let state = createHash('sha256').update(text).digest().readUInt32LE(0);
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRandom(createHash('sha256').update(text).digest().readUInt32LE(0));
 }
 
 /** Per-pixel noise without a generator call per pixel in sequence: any pixel, any order. */

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../common/log.ts';
+import { seededRandom as rng } from '../../common/seeded-random.ts';
 import { apiFixture, type ApiFixture } from '../../fleet/control-plane/api/testing.ts';
 import { RESOURCES } from '../../fleet/control-plane/resources/registry.ts';
 import { sampleFleet, sampleFleetAutoscaler, sampleGameServer } from '../../fleet/control-plane/resources/testing.ts';
@@ -14,17 +15,6 @@ import { sampleFleet, sampleFleetAutoscaler, sampleGameServer } from '../../flee
 const SEED = Number(process.env.FUZZ_SEED ?? 20250101);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 3000);
 
-/** mulberry32: small, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('random and malformed requests never get a 5xx', () => {
   let f: ApiFixture;

@@ -14,6 +14,7 @@
  *   random times of the working day.
  * - flat: a steady 12 an hour around the clock.
  */
+import { seededRandom } from '../../../common/seeded-random.ts';
 import type { Trace, TraceSession } from './trace.ts';
 
 export const SHAPES = ['office', 'burst', 'zones', 'nights', 'meetings', 'flat'] as const;
@@ -38,17 +39,8 @@ export interface GenerateOptions {
   classWithin?: number;
 }
 
-/** mulberry32: small, fast, good enough for simulation. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The generator's PRNG (seeded: the same options give the same trace). */
+export const rng = seededRandom;
 
 function normal(r: () => number): number {
   const u = Math.max(r(), 1e-12);
