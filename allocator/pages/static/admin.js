@@ -1,7 +1,7 @@
 // The admin page: fleets, the autoscaler's decision, sessions, the queue, GameServers with
 // their start-up phase tables; release a session, scale a fleet. Live over socket.io.
 (() => {
-  const { api, me, socket, el, duration, ago } = window.sdfleet;
+  const { api, signedIn, socket, el, duration, ago } = window.sdfleet;
   const $ = (id) => document.getElementById(id);
   const say = (text, error = false) => {
     $('message').textContent = text;
@@ -60,13 +60,8 @@
   };
 
   const init = async () => {
-    let m;
-    try {
-      m = await me();
-    } catch {
-      location.replace('/_sdfleet/');
-      return;
-    }
+    const m = await signedIn();
+    if (!m) return;
     if (!m.user.admin) {
       say('This page is for admins only.', true);
       return;

@@ -16,6 +16,15 @@ window.sdfleet = (() => {
     csrf = m.csrfToken;
     return m;
   };
+  // The signed-in user, or back to the start page (sign-in) and null.
+  const signedIn = async () => {
+    try {
+      return await me();
+    } catch {
+      location.replace('/_sdfleet/');
+      return null;
+    }
+  };
   const socket = () => window.io({ path: '/_sdfleet/socket.io' });
   const duration = (seconds) => {
     const s = Math.max(0, Math.round(seconds));
@@ -35,5 +44,5 @@ window.sdfleet = (() => {
     for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c);
     return e;
   };
-  return { api, me, socket, duration, ago, el };
+  return { api, me, signedIn, socket, duration, ago, el };
 })();

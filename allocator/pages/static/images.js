@@ -1,7 +1,7 @@
 // My images: the user's outputs from their store, newest first, across sessions;
 // a click shows one large, with a download link.
 (() => {
-  const { api, me, el, ago } = window.sdfleet;
+  const { api, signedIn, el, ago } = window.sdfleet;
   const $ = (id) => document.getElementById(id);
   const show = (img) => {
     $('viewer-img').src = img.url;
@@ -12,12 +12,7 @@
   };
   $('close-viewer').addEventListener('click', () => $('viewer').close());
   const load = async () => {
-    try {
-      await me();
-    } catch {
-      location.replace('/_sdfleet/');
-      return;
-    }
+    if (!(await signedIn())) return;
     const { images } = await api('GET', '/images');
     $('count').textContent = `${images.length} image${images.length === 1 ? '' : 's'}`;
     if (images.length === 0) $('message').textContent = 'No images yet. Everything you generate in your WebUI is kept here, across sessions.';

@@ -2,7 +2,7 @@
 // End session, My images) above the user's WebUI, which the allocator proxies at /.
 // When the instance ends, the page says so and offers to start again.
 (() => {
-  const { api, me, socket, duration } = window.sdfleet;
+  const { api, signedIn, socket, duration } = window.sdfleet;
   const $ = (id) => document.getElementById(id);
   let session = null;
   let deadline = null;
@@ -40,13 +40,8 @@
   };
 
   const init = async () => {
-    let m;
-    try {
-      m = await me();
-    } catch {
-      location.replace('/_sdfleet/');
-      return;
-    }
+    const m = await signedIn();
+    if (!m) return;
     $('who').textContent = m.user.name;
     $('dev-note').hidden = document.body.dataset.mode !== 'dev';
     if (!m.session || m.session.state !== 'active') {
