@@ -39,7 +39,7 @@ describe('bench autoscaler', () => {
     const none = await runAutoscalerBench({ traces: ['gen:office,seed=2'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'] });
     assert.notDeepEqual(r.runs[0]!.policies[0]!.idleGpuHours, none.runs[0]!.policies[0]!.idleGpuHours, 'the profile changes the decisions');
     await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'], history: ['rate:office', 'gen:office'] }), /a rate stands alone/);
-    await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'], history: ['rate:party'] }), /unknown shape "party"/);
+    await assert.rejects(runAutoscalerBench({ traces: ['gen:flat'], coldStart: '180', syncSeconds: 30, policies: ['sdfleet'], history: ['rate:party'] }), /^Error: --history rate:party: unknown shape "party"; shapes are office/);
   });
 
   it('refuses an unknown policy before running anything', async () => {

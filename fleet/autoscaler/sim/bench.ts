@@ -93,7 +93,13 @@ async function loadHistory(specs: string[], base: PolicyConfig, startMs: number)
   const rate = specs.filter((h) => h.startsWith('rate:'));
   if (rate.length === 0) return learnFromTraces(await Promise.all(specs.map(loadTrace)), base, startMs);
   if (specs.length > 1) throw new Error(`--history ${rate[0]}: a rate stands alone (it is the profile of endlessly many days); give it without other --history`);
-  return profileFromRate(expectedRate(parseGeneratorSpec(rate[0]!.slice('rate:'.length))), base, startMs);
+  let shape;
+  try {
+    shape = parseGeneratorSpec(rate[0]!.slice('rate:'.length));
+  } catch (err) {
+    throw new Error(`--history ${rate[0]}: ${(err as Error).message.replace(/^trace "[^"]*": /, '')}`, { cause: err });
+  }
+  return profileFromRate(expectedRate(shape), base, startMs);
 }
 
 const row = (r: SimResult): PolicyRow => ({
