@@ -321,9 +321,24 @@ export class MemoryObjectStore implements ObjectStore {
 
   get(resource: ResourceKey, namespace: string | undefined, name: string): KubeObject {
     const t = this.#table(resource);
+    return this.#existing(t, namespace, name).obj;
+  }
+
+  /** The entry of an object that must exist: 404 otherwise. */
+  #existing(t: Table, namespace: string | undefined, name: string): Entry {
     const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
     if (!e) throw notFound(t.type, name);
-    return e.obj;
+    return e;
+  }
+
+  /** Runs a mutate()/derive() callback, during which the store refuses writes. */
+  #inCallback<T>(fn: () => T): T {
+    this.#inMutateFn = true;
+    try {
+      return fn();
+    } finally {
+      this.#inMutateFn = false;
+    }
   }
 
   #selectors(t: Table, opts: ListOptions | undefined): { label: LabelSelector; field: FieldSelector; namespace: string | undefined } {
@@ -653,16 +668,9 @@ export class MemoryObjectStore implements ObjectStore {
   ): KubeObject {
     this.#assertWritable();
     const t = this.#table(resource);
-    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
-    if (!e) throw notFound(t.type, name);
+    const e = this.#existing(t, namespace, name);
     const copy = this.#copy(e.obj);
-    let out: KubeObject | undefined;
-    this.#inMutateFn = true;
-    try {
-      out = fn(copy);
-    } finally {
-      this.#inMutateFn = false;
-    }
+    const out = this.#inCallback(() => fn(copy));
     if (out === undefined) return e.obj;
     // The usual case returns the private copy: no need to copy it again.
     const o = this.#intake(t, out, out === copy);
@@ -678,15 +686,8 @@ export class MemoryObjectStore implements ObjectStore {
   ): KubeObject {
     this.#assertWritable();
     const t = this.#table(resource);
-    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
-    if (!e) throw notFound(t.type, name);
-    let out: KubeObject | undefined;
-    this.#inMutateFn = true;
-    try {
-      out = fn(e.obj);
-    } finally {
-      this.#inMutateFn = false;
-    }
+    const e = this.#existing(t, namespace, name);
+    const out = this.#inCallback(() => fn(e.obj));
     if (out === undefined || out === e.obj) return e.obj;
     if (!isObject(out) || !isObject(out.metadata)) throw badRequest(`the object must be a JSON object of kind ${t.type.kind} with metadata`);
     // The update pipeline writes to the top level and to metadata: those two are copied, the rest stays shared.
@@ -847,8 +848,7 @@ export class MemoryObjectStore implements ObjectStore {
   delete(resource: ResourceKey, namespace: string | undefined, name: string, opts?: DeleteOptions): KubeObject {
     this.#assertWritable();
     const t = this.#table(resource);
-    const e = t.byKey.get(keyOf(this.#nsOf(t, namespace), name));
-    if (!e) throw notFound(t.type, name);
+    const e = this.#existing(t, namespace, name);
     const pre = opts?.preconditions;
     if (pre?.uid && pre.uid !== e.obj.metadata.uid) {
       throw conflict(t.type, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${String(e.obj.metadata.uid)}`);
