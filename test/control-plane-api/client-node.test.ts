@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   ApiException,
   CoordinationV1Api,
@@ -19,7 +19,7 @@ import {
   setHeaderOptions,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { apiFixture, waitFor, type ApiFixture } from '../../fleet/control-plane/api/testing.ts';
+import { apiFixture, apiFixtures, waitFor } from '../../fleet/control-plane/api/testing.ts';
 import { generateSelfSigned } from '../../fleet/control-plane/api/tls.ts';
 import { RESOURCES } from '../../fleet/control-plane/resources/registry.ts';
 import { sampleFleet, sampleGameServer } from '../../fleet/control-plane/resources/testing.ts';
@@ -53,15 +53,7 @@ async function failure(fn: () => Promise<unknown>): Promise<Status & { httpCode:
 
 type Obj = KubeObject & { spec: Record<string, unknown>; status?: Record<string, unknown> };
 
-const fixtures: ApiFixture[] = [];
-async function fixture(opts?: Parameters<typeof apiFixture>[0]): Promise<ApiFixture> {
-  const f = await apiFixture(opts);
-  fixtures.push(f);
-  return f;
-}
-after(async () => {
-  for (const f of fixtures) await f.close();
-});
+const fixture = apiFixtures();
 
 describe('client-node CustomObjectsApi against the control plane', () => {
   it('create, get, list, replace, merge and JSON patch, delete', async () => {

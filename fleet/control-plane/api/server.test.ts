@@ -1,10 +1,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers and table cases are read loosely here */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RESOURCES } from '../resources/registry.ts';
 import { sampleConfigMap, sampleFleet, sampleGameServer } from '../resources/testing.ts';
-import { apiFixture, waitFor, type ApiFixture } from './testing.ts';
+import { apiFixture, apiFixtures, waitFor, type ApiFixture } from './testing.ts';
 
 interface Reply {
   status: number;
@@ -58,15 +58,7 @@ function stream(f: ApiFixture, path: string, accept = 'application/json'): { lin
   return { lines, ended, close: () => req.destroy() };
 }
 
-const fixtures: ApiFixture[] = [];
-async function fixture(opts?: Parameters<typeof apiFixture>[0]): Promise<ApiFixture> {
-  const f = await apiFixture(opts);
-  fixtures.push(f);
-  return f;
-}
-after(async () => {
-  for (const f of fixtures) await f.close();
-});
+const fixture = apiFixtures();
 
 describe('API server: discovery, version, openapi', () => {
   it('serves /version, /api, /apis, group and resource lists with subresources and short names', async () => {

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { MemoryObjectStore } from '../store/memory-store.ts';
 import { openStore, type OpenStoreOptions } from '../store/open-store.ts';
@@ -54,6 +55,22 @@ export async function apiFixture(opts: ApiFixtureOptions = {}): Promise<ApiFixtu
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * apiFixture for a test file: every fixture it makes is closed when the file's tests are
+ * done (node:test's `after`).
+ */
+export function apiFixtures(): (opts?: ApiFixtureOptions) => Promise<ApiFixture> {
+  const made: ApiFixture[] = [];
+  after(async () => {
+    for (const f of made) await f.close();
+  });
+  return async (opts) => {
+    const f = await apiFixture(opts);
+    made.push(f);
+    return f;
   };
 }
 
