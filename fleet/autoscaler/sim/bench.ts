@@ -4,10 +4,11 @@
  * against the cheapest Buffer size that keeps 99 % warm on the same trace.
  */
 import { readFile } from 'node:fs/promises';
+import { seededRandom } from '../../../common/seeded-random.ts';
 import { parse as parseYaml } from 'yaml';
 import { parsePolicyConfig, POLICY_DEFAULTS, type PolicyConfig } from '../config.ts';
 import type { DayProfile } from '../profile.ts';
-import { expectedRate, generateTrace, parseGeneratorSpec, rng } from './generate.ts';
+import { expectedRate, generateTrace, parseGeneratorSpec, type GenerateOptions } from './generate.ts';
 import { bufferPolicy, DEFAULT_BUFFERS, learnFromTraces, policyFromSpec, profileFromRate } from './policies.ts';
 import { simulate, type ColdStart, type SimResult } from './simulate.ts';
 import { parseTraceCsv, type Trace } from './trace.ts';
@@ -59,7 +60,7 @@ export interface AutoscalerBenchResult {
 }
 
 export function parseColdStart(spec: string, seed: number): ColdStart {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const s = spec.trim();
   const fixed = Number(s);
   if (s !== '' && Number.isFinite(fixed) && fixed >= 0) return () => fixed;
@@ -93,7 +94,7 @@ async function loadHistory(specs: string[], base: PolicyConfig, startMs: number)
   const rate = specs.filter((h) => h.startsWith('rate:'));
   if (rate.length === 0) return learnFromTraces(await Promise.all(specs.map(loadTrace)), base, startMs);
   if (specs.length > 1) throw new Error(`--history ${rate[0]}: a rate stands alone (it is the profile of endlessly many days); give it without other --history`);
-  let shape;
+  let shape: GenerateOptions;
   try {
     shape = parseGeneratorSpec(rate[0]!.slice('rate:'.length));
   } catch (err) {

@@ -39,9 +39,6 @@ export interface GenerateOptions {
   classWithin?: number;
 }
 
-/** The generator's PRNG (seeded: the same options give the same trace). */
-export const rng = seededRandom;
-
 function normal(r: () => number): number {
   const u = Math.max(r(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r());
@@ -118,7 +115,7 @@ export function expectedRate(o: GenerateOptions): (s: number) => number {
 
 /** Draws a trace. */
 export function generateTrace(o: GenerateOptions): Trace {
-  const r = rng(o.seed ?? 1);
+  const r = seededRandom(o.seed ?? 1);
   const days = o.days ?? 1;
   const start = o.startWeekday ?? 1;
   const out: TraceSession[] = [];
